@@ -1,0 +1,46 @@
+"""Who did something: a staff user, an integrator's API client, or the system itself.
+
+Every audit row records an ``Actor`` so the timeline can say who did what.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str  # one of ActorKind
+    label: str
+    user_id: int | None = None
+    api_client_id: int | None = None
+
+    @classmethod
+    def system(cls, label: str = "system") -> Actor:
+        return cls(kind=ActorKind.SYSTEM, label=label)
+
+    @classmethod
+    def for_user(cls, user: Any) -> Actor:
+        return cls(kind=ActorKind.STAFF, label=user.get_username(), user_id=user.pk)
+
+    @classmethod
+    def for_request(cls, request: Any) -> Actor:
+        """The actor behind a DRF or Django request (API key, or logged-in staff user)."""
+        client = getattr(request, "auth", None)
+        if client is not None and hasattr(client, "key_prefix"):
+            return cls(
+                kind=ActorKind.API_CLIENT,
+                label=f"api:{client.name}",
+                user_id=client.user_id,
+                api_client_id=client.pk,
+            )
+        return cls.for_user(request.user)
+
+
+class ActorKind:
+    STAFF = "staff"
+    API_CLIENT = "api_client"
+    SYSTEM = "system"
+
+    choices = [(STAFF, "Staff user"), (API_CLIENT, "API client"), (SYSTEM, "System")]

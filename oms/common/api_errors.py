@@ -1,0 +1,103 @@
+"""One error shape for the whole API: ``{"code", "message", "fields"?, "extra"?}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from oms.common.errors import ApplicationError, InvalidInput
+
+
+def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turns DRF's nested error detail into ``{"lines.0.quantity": ["..."]}``."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = prefix if key == "non_field_errors" and prefix else (f"{prefix}.{key}" if prefix else str(key))
+            for k, v in flatten_errors(value, name).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            out[prefix or "non_field_errors"] = [str(item) for item in detail]
+        else:
+            for index, item in enumerate(detail):
+                if item:
+                    for k, v in flatten_errors(item, f"{prefix}.{index}" if prefix else str(index)).items():
+                        out.setdefault(k, []).extend(v)
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
+def _summary(fields: dict[str, list[str]]) -> str:
+    parts = [f"{name}: {messages[0].rstrip('.')}" for name, messages in fields.items()]
+    shown = "; ".join(parts[:5])
+    more = f" (and {len(parts) - 5} more)" if len(parts) > 5 else ""
+    return f"The request has invalid fields. {shown}{more}."
+
+
+CODES = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.ParseError: "malformed_request",
+    exceptions.Throttled: "throttled",
+}
+
+MESSAGES = {
+    "not_authenticated": "Authentication required: send 'Authorization: Bearer <key>'.",
+    "permission_denied": "Your account is not allowed to do this; ask a manager for the role that grants it.",
+    "not_found": "Nothing exists at this address; check the order number or SKU.",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, InvalidInput):
+        return Response(
+            {"code": exc.code, "message": exc.message, "fields": exc.fields, "extra": exc.extra},
+            status=exc.http_status,
+        )
+    if isinstance(exc, ApplicationError):
+        return Response({"code": exc.code, "message": exc.message, "extra": exc.extra}, status=exc.http_status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = flatten_errors(exc.detail)
+        response.data = {"code": "invalid", "message": _summary(fields), "fields": fields}
+        response.status_code = status.HTTP_400_BAD_REQUEST
+        return response
+    code = next((c for cls, c in CODES.items() if isinstance(exc, cls)), "error")
+    detail = getattr(exc, "detail", "")
+    message = MESSAGES.get(code) if code in MESSAGES and detail == getattr(type(exc), "default_detail", None) else None
+    if code == "malformed_request":
+        message = f"The request body could not be read: {detail}. Send a JSON object."
+    response.data = {"code": code, "message": message or str(detail)}
+    return response
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Documents the error body in the OpenAPI schema."""
+
+    code = serializers.CharField(help_text="Stable, machine-readable error code.")
+    message = serializers.CharField(help_text="A sentence saying what went wrong and what to fix.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text='Only for code "invalid": each bad field (dotted path) with its reasons.',
+    )
+    extra = serializers.DictField(required=False, help_text="Details such as the current status.")

@@ -1,0 +1,15 @@
+"""Settings for the test suite: always the real PostgreSQL and Redis.
+
+Both default to the local servers and can be pointed elsewhere with ``DATABASE_URL`` and
+``REDIS_URL``; ``tests/conftest.py`` stops the run at once when either cannot be reached.
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
+
+from oms.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests

@@ -1,0 +1,51 @@
+from django.db import models
+
+
+class OrderStatus(models.TextChoices):
+    UNHANDLED = "unhandled", "Unhandled"
+    PAID = "paid", "Paid"
+    PICKING = "picking", "Picking"
+    PACKED = "packed", "Packed"
+    SHIPPED = "shipped", "Shipped"
+    EXECUTED = "executed", "Executed"
+    RETURNED = "returned", "Returned"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class SalesChannel(models.TextChoices):
+    WEB = "web", "Web shop"
+    MARKETPLACE = "marketplace", "Marketplace"
+    PHONE = "phone", "Phone"
+    EMAIL = "email", "Email"
+    STAFF = "staff", "Staff"
+    API = "api", "API"
+
+
+class PaymentMethod(models.TextChoices):
+    CARD = "card", "Card"
+    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    PAYPAL = "paypal", "PayPal"
+    CASH_ON_DELIVERY = "cash_on_delivery", "Cash on delivery"
+    CASH = "cash", "Cash"
+    MARKETPLACE = "marketplace", "Marketplace payout"
+    OTHER = "other", "Other"
+
+
+class PaymentStatus(models.TextChoices):
+    CAPTURED = "captured", "Captured"
+
+
+class OrderEventKind(models.TextChoices):
+    CREATED = "created", "Order created"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
+
+
+class OrderErrorCode(models.TextChoices):
+    TRANSITION_NOT_ALLOWED = "transition_not_allowed"
+    ORDER_NOT_PAYABLE = "order_not_payable"
+    PAYMENT_REFERENCE_IN_USE = "payment_reference_in_use"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    DUPLICATE_EXTERNAL_REFERENCE = "duplicate_external_reference"
+    UNKNOWN_SKU = "unknown_sku"
+    UNKNOWN_SHIPPING_METHOD = "unknown_shipping_method"

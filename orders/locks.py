@@ -1,0 +1,18 @@
+"""Row locks for orders. Lock order (docs/architecture.md): order, then its lines, then stock."""
+
+from __future__ import annotations
+
+from orders.models import Order
+from oms.common.errors import NotFound
+
+
+def lock_order(*, number: str) -> Order:
+    """Locks the order row for the rest of the transaction (FOR NO KEY UPDATE).
+
+    NO KEY leaves rows that reference the order (payments, events) free to be inserted.
+    Raises NotFound if there is no such order.
+    """
+    try:
+        return Order.objects.select_for_update(no_key=True).get(number=number)
+    except Order.DoesNotExist:
+        raise NotFound(f"No order with number {number}.", code="order_not_found") from None

@@ -1,0 +1,153 @@
+"""Loads demo data once: products, shipping methods, a user per role, an API client, and
+orders in every status, all made through the real services so their timelines are real."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from inventory.models import Product
+from inventory.services import product_create
+from oms.common import roles
+from oms.common.actors import Actor
+from oms.common.models import ApiClient
+from oms.common.services import api_client_create
+from orders import services
+from orders.enums import OrderStatus, PaymentMethod, SalesChannel
+from orders.models import Order, ShippingMethod
+
+DEMO_PASSWORD = "oms-demo"
+
+PRODUCTS = [
+    ("TSHIRT-RED-M", "T-shirt red M", "5901234123457", 180, "29.90"),
+    ("TSHIRT-RED-L", "T-shirt red L", "5901234123464", 190, "29.90"),
+    ("TSHIRT-BLUE-M", "T-shirt blue M", "5901234123471", 180, "29.90"),
+    ("HOODIE-GREY-L", "Hoodie grey L", "5901234123488", 520, "64.00"),
+    ("CAP-BLACK", "Baseball cap black", "5901234123495", 90, "19.50"),
+    ("MUG-LOGO", "Mug with logo", "5901234123501", 350, "12.00"),
+    ("SOCKS-3PK", "Socks, pack of three", "5901234123518", 120, "14.90"),
+    ("BOTTLE-750", "Steel bottle 750 ml", "5901234123525", 310, "24.00"),
+]
+METHODS = [
+    ("standard", "Standard delivery", "4.99"),
+    ("express", "Express delivery", "12.99"),
+    ("pickup", "Pick-up point", "2.99"),
+]
+CUSTOMERS = [
+    ("ann@example.com", "Ann Lee", "Main St 1", "Warsaw", "00-001", "PL"),
+    ("jan@example.com", "Jan Nowak", "Długa 5", "Kraków", "30-001", "PL"),
+    ("eva@example.com", "Eva Schmidt", "Hauptstraße 12", "Berlin", "10115", "DE"),
+    ("tom@example.com", "Tom Brown", "12 High Street", "Leeds", "LS1 4AP", "GB"),
+    ("lea@example.com", "Léa Martin", "3 rue de Rivoli", "Paris", "75001", "FR"),
+]
+# Every status, and the service calls that lead there from a paid order.
+PATHS: dict[str, list[str]] = {
+    OrderStatus.UNHANDLED: [],
+    OrderStatus.PAID: ["pay"],
+    OrderStatus.PICKING: ["pay", "pick"],
+    OrderStatus.PACKED: ["pay", "pick", "pack"],
+    OrderStatus.SHIPPED: ["pay", "pick", "pack", "ship"],
+    OrderStatus.EXECUTED: ["pay", "pick", "pack", "ship", "execute"],
+    OrderStatus.RETURNED: ["pay", "pick", "pack", "ship", "execute", "return"],
+    OrderStatus.CANCELLED: ["cancel"],
+}
+
+
+class Command(BaseCommand):
+    help = "Loads demo data (once): users per role, products, an API client and orders in every status."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--orders", type=int, default=40, help="How many demo orders to place (default 40).")
+        parser.add_argument(
+            "--credentials-file",
+            default=str(Path(settings.VAR_DIR) / "demo-credentials.txt"),
+            help="Where to write the demo log-ins and API key.",
+        )
+
+    def handle(self, *args: Any, orders: int, credentials_file: str, **options: Any) -> None:
+        if Order.objects.exists() or ApiClient.objects.filter(name="demo-shop").exists():
+            self.stdout.write("Demo data is already loaded; nothing to do.")
+            return
+        with transaction.atomic():
+            self._master_data()
+            users = self._users()
+            key = api_client_create(name="demo-shop", roles=[roles.INTEGRATOR]).raw_key
+        self._orders(orders)
+        lines = [
+            "Demo log-ins (password for all: " + DEMO_PASSWORD + "):",
+            *(f"  {name:<8} {role}" for name, role in users),
+            f"Demo API key (client demo-shop): {key}",
+        ]
+        Path(credentials_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(credentials_file).write_text("\n".join(lines) + "\n")
+        self.stdout.write("\n".join(lines))
+        self.stdout.write(f"Loaded {orders} demo orders.")
+
+    def _master_data(self) -> None:
+        for sku, name, barcode, grams, price in PRODUCTS:
+            if not Product.objects.filter(sku=sku).exists():
+                product_create(sku=sku, name=name, barcode=barcode, weight_grams=grams, price=Decimal(price))
+        for code, name, price in METHODS:
+            ShippingMethod.objects.get_or_create(code=code, defaults={"name": name, "price": Decimal(price)})
+
+    def _users(self) -> list[tuple[str, str]]:
+        user_model = get_user_model()
+        made = []
+        if not user_model.objects.filter(username="admin").exists():
+            user_model.objects.create_superuser("admin", "admin@example.com", DEMO_PASSWORD)
+        made.append(("admin", "superuser"))
+        for role in roles.STAFF_ROLES:
+            user, created = user_model.objects.get_or_create(username=role, defaults={"is_staff": True})
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save(update_fields=["password"])
+            user.groups.add(Group.objects.get(name=role))
+            made.append((role, role))
+        return made
+
+    def _orders(self, count: int) -> None:
+        rng = random.Random(2026)
+        actor = Actor.system("demo data")
+        statuses = list(PATHS)
+        skus = [p[0] for p in PRODUCTS]
+        for i in range(count):
+            email, name, street, city, postal, country = CUSTOMERS[i % len(CUSTOMERS)]
+            address = services.AddressData(name=name, line1=street, city=city, postal_code=postal, country=country)
+            picked = rng.sample(skus, rng.randint(1, 3))
+            result = services.order_create(
+                actor=actor,
+                channel=rng.choice(list(SalesChannel.values)),
+                external_reference=f"DEMO-{1000 + i}",
+                currency="EUR",
+                customer=services.CustomerData(email=email, name=name),
+                shipping_address=address,
+                lines=[services.LineData(sku=s, quantity=rng.randint(1, 3)) for s in picked],
+                shipping_method=rng.choice(METHODS)[0],
+            )
+            self._walk(result.order, PATHS[statuses[i % len(statuses)]], actor)
+
+    def _walk(self, order: Order, steps: list[str], actor: Actor) -> None:
+        number = order.number
+        for step in steps:
+            if step == "pay":
+                services.payment_record(
+                    actor=actor, number=number, amount=order.total, method=PaymentMethod.CARD, reference=f"demo-{number}"
+                )
+            elif step == "cancel":
+                services.order_cancel(actor=actor, number=number, reason="Customer changed their mind")
+            else:
+                {
+                    "pick": services.order_start_picking,
+                    "pack": services.order_mark_packed,
+                    "ship": services.order_mark_shipped,
+                    "execute": services.order_mark_executed,
+                    "return": services.order_mark_returned,
+                }[step](actor=actor, number=number)

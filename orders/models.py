@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django_countries.fields import CountryField
+
+from oms.common.actors import ActorKind
+from oms.common.models import TimeStampedModel
+from orders.enums import OrderEventKind, OrderStatus, PaymentMethod, PaymentStatus, SalesChannel
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class ShippingMethod(models.Model):
+    """A way of delivering that customers choose at checkout, with its standard price."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Address(models.Model):
+    name = models.CharField(max_length=200)
+    company = models.CharField(max_length=200, blank=True)
+    line1 = models.CharField(max_length=200)
+    line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    region = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20)
+    country = CountryField()
+    phone = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        verbose_name_plural = "addresses"
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.line1}, {self.postal_code} {self.city}, {self.country}"
+
+
+class Order(TimeStampedModel):
+    number = models.CharField(max_length=32, unique=True, editable=False)
+    channel = models.CharField(max_length=20, choices=SalesChannel.choices)
+    external_reference = models.CharField(
+        max_length=100, blank=True, help_text="The sales channel's own order reference."
+    )
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.UNHANDLED, editable=False)
+    currency = models.CharField(max_length=3)
+
+    customer_email = models.EmailField(db_index=True)
+    customer_name = models.CharField(max_length=200)
+    customer_phone = models.CharField(max_length=32, blank=True)
+    shipping_address = models.ForeignKey(Address, on_delete=models.PROTECT, related_name="+")
+    billing_address = models.ForeignKey(Address, on_delete=models.PROTECT, related_name="+")
+
+    shipping_method = models.ForeignKey(ShippingMethod, on_delete=models.PROTECT, to_field="code", related_name="+")
+    shipping_price = models.DecimalField(**MONEY)
+    subtotal = models.DecimalField(**MONEY)
+    total = models.DecimalField(**MONEY)
+    amount_paid = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    customer_note = models.TextField(blank=True)
+    cancel_reason = models.CharField(max_length=255, blank=True)
+
+    paid_at = models.DateTimeField(null=True, blank=True)
+    picking_at = models.DateTimeField(null=True, blank=True)
+    packed_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    executed_at = models.DateTimeField(null=True, blank=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="order_status_created")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_reference"],
+                condition=~Q(external_reference=""),
+                name="order_external_reference_unique_per_channel",
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+        ]
+        permissions = [
+            ("record_payment", "Can record a payment for an order"),
+            ("cancel_order", "Can cancel an order"),
+            ("start_picking_order", "Can start picking an order"),
+            ("abort_picking_order", "Can abort picking an order"),
+            ("pack_order", "Can mark an order packed"),
+            ("ship_order", "Can mark an order shipped"),
+            ("execute_order", "Can mark an order executed (delivered)"),
+            ("return_order", "Can mark an order returned"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def balance_due(self) -> Decimal:
+        return max(self.total - self.amount_paid, Decimal("0.00"))
+
+
+class OrderLine(models.Model):
+    """One SKU on an order; name and unit price are snapshots taken when the order was placed."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    unit_price = models.DecimalField(**MONEY)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["order_id", "position"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.UniqueConstraint(fields=["order", "position"], name="order_line_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class Payment(models.Model):
+    """Money received for an order. The provider's reference is unique per payment method."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField(max_length=30, choices=PaymentMethod.choices)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    reference = models.CharField(max_length=255)
+    status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.CAPTURED)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["method", "reference"], name="payment_reference_unique_per_method"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} {self.method} {self.reference}"
+
+
+class OrderEvent(models.Model):
+    """The audit trail: one row per change of an order, saying who did what and when."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=30, choices=OrderEventKind.choices)
+    from_status = models.CharField(max_length=20, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=OrderStatus.choices, blank=True)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    actor_kind = models.CharField(max_length=20, choices=ActorKind.choices)
+    actor_label = models.CharField(max_length=200)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_api_client = models.ForeignKey(
+        "common.ApiClient", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["order", "created_at"], name="order_event_order_created")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind} {self.from_status}->{self.to_status}"

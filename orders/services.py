@@ -1,0 +1,512 @@
+"""Every write to orders. Each public function is one use case and one transaction.
+
+Status changes go through ``_order_set_status``: the only code that writes ``Order.status``.
+It locks the row, checks ``transitions.TRANSITIONS``, stamps the stage time and records an
+``OrderEvent``, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from inventory.selectors import products_by_sku
+from oms.common.actors import Actor
+from oms.common.errors import Conflict, InvalidInput
+from oms.common.services import idempotency_claim, idempotency_complete
+from orders import transitions
+from orders.enums import OrderErrorCode, OrderEventKind, OrderStatus, PaymentStatus
+from orders.locks import lock_order
+from orders.models import Address, Order, OrderEvent, OrderLine, Payment, ShippingMethod
+
+CENT = Decimal("0.01")
+IDEMPOTENCY_SCOPE = "orders.create"
+
+
+class TransitionNotAllowed(Conflict):
+    code = OrderErrorCode.TRANSITION_NOT_ALLOWED
+
+
+# --- data passed in -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddressData:
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+    line2: str = ""
+    company: str = ""
+    region: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class LineData:
+    sku: str
+    quantity: int
+    unit_price: Decimal | None = None  # the channel's price; the catalogue price when None
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    email: str
+    name: str
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class IdempotencyData:
+    owner: str
+    key: str
+    fingerprint: str
+
+
+@dataclass
+class OrderCreateResult:
+    order: Order
+    created: bool
+    lines: list[OrderLine] = field(default_factory=list)
+
+
+@dataclass
+class PaymentResult:
+    payment: Payment
+    created: bool
+    order: Order
+
+
+# --- the one writer of Order.status ---------------------------------------------------------
+
+
+def _record_event(
+    *,
+    order: Order,
+    actor: Actor,
+    kind: str,
+    from_status: str = "",
+    to_status: str = "",
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> OrderEvent:
+    return OrderEvent.objects.create(
+        order=order,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        data=data or {},
+        actor_kind=actor.kind,
+        actor_label=actor.label,
+        actor_user_id=actor.user_id,
+        actor_api_client_id=actor.api_client_id,
+    )
+
+
+def _order_set_status(
+    *, order: Order, to_status: str, actor: Actor, note: str = "", extra_fields: dict[str, Any] | None = None
+) -> Order:
+    """Moves a locked order to ``to_status`` and audits it. The caller holds the row lock.
+
+    Raises TransitionNotAllowed (409) when the table does not allow the move.
+    """
+    from_status = order.status
+    if not transitions.can_move(from_status, to_status):
+        allowed = sorted(transitions.allowed_from(from_status))
+        raise TransitionNotAllowed(
+            f"Order {order.number} is {from_status} and cannot become {to_status}"
+            + (f"; from {from_status} it can become: {', '.join(allowed)}." if allowed else "; it is final."),
+            extra={"number": order.number, "status": from_status, "requested": to_status, "allowed": allowed},
+        )
+    now = timezone.now()
+    order.status = to_status
+    update_fields = ["status", "updated_at"]
+    stamp = transitions.STAMP_FIELD.get(to_status)
+    if stamp:
+        setattr(order, stamp, now)
+        update_fields.append(stamp)
+    for name, value in (extra_fields or {}).items():
+        setattr(order, name, value)
+        update_fields.append(name)
+    order.save(update_fields=update_fields)
+    _record_event(
+        order=order,
+        actor=actor,
+        kind=OrderEventKind.STATUS_CHANGED,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+    )
+    return order
+
+
+@transaction.atomic
+def _order_transition(*, number: str, to_status: str, actor: Actor, note: str = "", **extra: Any) -> Order:
+    order = lock_order(number=number)
+    return _order_set_status(order=order, to_status=to_status, actor=actor, note=note, extra_fields=extra)
+
+
+# --- creation -------------------------------------------------------------------------------
+
+
+def _next_order_id() -> int | None:
+    """On PostgreSQL, draws the primary key from the table's own sequence before the insert,
+    so the readable number is written in the same INSERT. Elsewhere returns None."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Order._meta.db_table])
+        return int(cursor.fetchone()[0])
+
+
+def format_order_number(order_id: int) -> str:
+    return f"{settings.OMS_ORDER_NUMBER_PREFIX}{order_id:06d}"
+
+
+def _build_lines(lines: list[LineData]) -> list[OrderLine]:
+    errors: dict[str, list[str]] = {}
+    seen: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        if line.sku in seen:
+            errors[f"lines.{index}.sku"] = [
+                f"SKU {line.sku} is already on line {seen[line.sku]}; put the whole quantity on one line."
+            ]
+        seen.setdefault(line.sku, index)
+    products = products_by_sku(seen)
+    for index, line in enumerate(lines):
+        product = products.get(line.sku)
+        if product is None:
+            errors.setdefault(f"lines.{index}.sku", []).append(f"No product with SKU {line.sku}.")
+        elif not product.is_active:
+            errors.setdefault(f"lines.{index}.sku", []).append(f"Product {line.sku} is not sold any more.")
+    if errors:
+        raise InvalidInput(
+            "Some order lines cannot be used: " + "; ".join(f"{k}: {v[0]}" for k, v in errors.items()),
+            fields=errors,
+            code=OrderErrorCode.UNKNOWN_SKU,
+        )
+    return [
+        OrderLine(
+            position=index,
+            product=products[line.sku],
+            sku=line.sku,
+            name=products[line.sku].name,
+            unit_price=(line.unit_price if line.unit_price is not None else products[line.sku].price).quantize(CENT),
+            quantity=line.quantity,
+        )
+        for index, line in enumerate(lines)
+    ]
+
+
+def _shipping_method(code: str) -> ShippingMethod:
+    method = ShippingMethod.objects.filter(code=code, is_active=True).first()
+    if method is None:
+        codes = list(ShippingMethod.objects.filter(is_active=True).values_list("code", flat=True))
+        raise InvalidInput(
+            f"Unknown shipping method {code!r}; use one of: {', '.join(codes) or 'none configured'}.",
+            fields={"shipping_method": [f"Unknown shipping method {code!r}."]},
+            code=OrderErrorCode.UNKNOWN_SHIPPING_METHOD,
+        )
+    return method
+
+
+def order_create(
+    *,
+    actor: Actor,
+    channel: str,
+    currency: str,
+    customer: CustomerData,
+    shipping_address: AddressData,
+    lines: list[LineData],
+    shipping_method: str,
+    external_reference: str = "",
+    billing_address: AddressData | None = None,
+    shipping_price: Decimal | None = None,
+    customer_note: str = "",
+    idempotency: IdempotencyData | None = None,
+) -> OrderCreateResult:
+    """Places an order in status ``unhandled`` with totals computed here.
+
+    With ``idempotency``, a repeated key with the same body returns the first order
+    (``created`` False). Side effects: none outside the database yet.
+    Raises InvalidInput (unknown SKU or shipping method), Conflict (the channel's reference
+    is already used), IdempotencyKeyReused (same key, different body).
+    """
+    try:
+        return _order_create(
+            actor=actor,
+            channel=channel,
+            currency=currency,
+            customer=customer,
+            shipping_address=shipping_address,
+            lines=lines,
+            shipping_method=shipping_method,
+            external_reference=external_reference,
+            billing_address=billing_address,
+            shipping_price=shipping_price,
+            customer_note=customer_note,
+            idempotency=idempotency,
+        )
+    except IntegrityError:
+        # A concurrent order took the same channel reference between our check and insert.
+        existing = Order.objects.filter(channel=channel, external_reference=external_reference).first()
+        if external_reference and existing is not None:
+            raise _duplicate_reference(existing) from None
+        raise
+
+
+def _duplicate_reference(existing: Order) -> Conflict:
+    return Conflict(
+        f"Channel {existing.channel} already has an order with reference {existing.external_reference}: "
+        f"{existing.number}. Send an Idempotency-Key to retry safely.",
+        code=OrderErrorCode.DUPLICATE_EXTERNAL_REFERENCE,
+        extra={"number": existing.number},
+    )
+
+
+@transaction.atomic
+def _order_create(
+    *,
+    actor: Actor,
+    channel: str,
+    currency: str,
+    customer: CustomerData,
+    shipping_address: AddressData,
+    lines: list[LineData],
+    shipping_method: str,
+    external_reference: str,
+    billing_address: AddressData | None,
+    shipping_price: Decimal | None,
+    customer_note: str,
+    idempotency: IdempotencyData | None,
+) -> OrderCreateResult:
+    if idempotency is not None:
+        earlier = idempotency_claim(
+            owner=idempotency.owner, scope=IDEMPOTENCY_SCOPE, key=idempotency.key, fingerprint=idempotency.fingerprint
+        )
+        if earlier is not None:
+            return OrderCreateResult(order=Order.objects.get(number=earlier.resource_id), created=False)
+
+    method = _shipping_method(shipping_method)
+    order_lines = _build_lines(lines)
+    if external_reference:
+        existing = Order.objects.filter(channel=channel, external_reference=external_reference).first()
+        if existing is not None:
+            raise _duplicate_reference(existing)
+
+    addresses = [Address(**vars(shipping_address))]
+    if billing_address is not None and billing_address != shipping_address:
+        addresses.append(Address(**vars(billing_address)))
+    Address.objects.bulk_create(addresses)
+
+    subtotal = sum((line.line_total for line in order_lines), Decimal("0.00")).quantize(CENT)
+    ship_price = (shipping_price if shipping_price is not None else method.price).quantize(CENT)
+    order_id = _next_order_id()
+    order = Order(
+        id=order_id,
+        number=format_order_number(order_id) if order_id else f"pending-{uuid.uuid4().hex}",
+        channel=channel,
+        external_reference=external_reference,
+        currency=currency,
+        customer_email=customer.email,
+        customer_name=customer.name,
+        customer_phone=customer.phone,
+        shipping_address=addresses[0],
+        billing_address=addresses[-1],
+        shipping_method=method,
+        shipping_price=ship_price,
+        subtotal=subtotal,
+        total=subtotal + ship_price,
+        customer_note=customer_note,
+    )
+    order.save(force_insert=True)
+    if order_id is None:  # databases without sequences: number from the primary key
+        order.number = format_order_number(order.pk)
+        Order.objects.filter(pk=order.pk).update(number=order.number)
+    for line in order_lines:
+        line.order = order
+    OrderLine.objects.bulk_create(order_lines)
+    _record_event(
+        order=order,
+        actor=actor,
+        kind=OrderEventKind.CREATED,
+        to_status=order.status,
+        data={"channel": channel, "external_reference": external_reference, "total": str(order.total)},
+    )
+    if idempotency is not None:
+        idempotency_complete(
+            owner=idempotency.owner, scope=IDEMPOTENCY_SCOPE, key=idempotency.key, resource_id=order.number
+        )
+    return OrderCreateResult(order=order, created=True, lines=order_lines)
+
+
+# --- payments -------------------------------------------------------------------------------
+
+NOT_PAYABLE = frozenset({OrderStatus.CANCELLED, OrderStatus.RETURNED})
+
+
+def payment_record(
+    *, actor: Actor, number: str, amount: Decimal, method: str, reference: str, currency: str | None = None
+) -> PaymentResult:
+    """Records captured money; the order becomes ``paid`` once payments cover its total.
+
+    An underpayment is recorded (and audited) without moving the order. A reference already
+    recorded for this order changes nothing and returns that payment (``created`` False).
+    Raises NotFound, InvalidInput (currency differs from the order's), Conflict (reference
+    used for another order, or the order is cancelled or returned).
+    """
+    try:
+        return _payment_record(
+            actor=actor, number=number, amount=amount, method=method, reference=reference, currency=currency
+        )
+    except IntegrityError:
+        # Another order's payment took this reference between our check and insert.
+        existing = Payment.objects.select_related("order").filter(method=method, reference=reference).first()
+        if existing is None:
+            raise
+        return _existing_payment(existing, number)
+
+
+def _existing_payment(existing: Payment, number: str) -> PaymentResult:
+    if existing.order.number != number:
+        raise Conflict(
+            f"Payment reference {existing.reference} ({existing.method}) is already recorded for another order.",
+            code=OrderErrorCode.PAYMENT_REFERENCE_IN_USE,
+            extra={"reference": existing.reference, "method": existing.method},
+        )
+    return PaymentResult(payment=existing, created=False, order=existing.order)
+
+
+@transaction.atomic
+def _payment_record(
+    *, actor: Actor, number: str, amount: Decimal, method: str, reference: str, currency: str | None
+) -> PaymentResult:
+    order = lock_order(number=number)
+    existing = Payment.objects.select_related("order").filter(method=method, reference=reference).first()
+    if existing is not None:
+        return _existing_payment(existing, number)
+    if currency and currency != order.currency:
+        raise InvalidInput(
+            f"Order {order.number} is in {order.currency}; record the payment in {order.currency}.",
+            fields={"currency": [f"Must be {order.currency}, the order's currency."]},
+            code=OrderErrorCode.CURRENCY_MISMATCH,
+        )
+    if order.status in NOT_PAYABLE:
+        raise Conflict(
+            f"Order {order.number} is {order.status}; it takes no more payments. Refund the customer instead.",
+            code=OrderErrorCode.ORDER_NOT_PAYABLE,
+            extra={"number": order.number, "status": order.status},
+        )
+    amount = amount.quantize(CENT)
+    payment = Payment.objects.create(
+        order=order,
+        method=method,
+        amount=amount,
+        currency=order.currency,
+        reference=reference,
+        status=PaymentStatus.CAPTURED,
+    )
+    order.amount_paid += amount
+    order.save(update_fields=["amount_paid", "updated_at"])
+    short = order.total - order.amount_paid
+    _record_event(
+        order=order,
+        actor=actor,
+        kind=OrderEventKind.PAYMENT_RECORDED,
+        note=f"Underpaid by {short} {order.currency}" if short > 0 else "",
+        data={
+            "payment_id": payment.pk,
+            "amount": str(amount),
+            "method": method,
+            "reference": reference,
+            "amount_paid": str(order.amount_paid),
+            "total": str(order.total),
+        },
+    )
+    if order.status == OrderStatus.UNHANDLED and short <= 0:
+        _order_set_status(order=order, to_status=OrderStatus.PAID, actor=actor, note="Payments cover the total.")
+    return PaymentResult(payment=payment, created=True, order=order)
+
+
+# --- the other moves ------------------------------------------------------------------------
+
+
+def order_cancel(*, actor: Actor, number: str, reason: str) -> Order:
+    """Cancels an unhandled or paid order. Raises TransitionNotAllowed from other statuses."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("Say why the order is cancelled.", fields={"reason": ["This field may not be blank."]})
+    return _order_transition(
+        number=number, to_status=OrderStatus.CANCELLED, actor=actor, note=reason, cancel_reason=reason[:255]
+    )
+
+
+def order_start_picking(*, actor: Actor, number: str, note: str = "") -> Order:
+    """Moves a paid order to picking."""
+    return _order_transition(number=number, to_status=OrderStatus.PICKING, actor=actor, note=note)
+
+
+def order_abort_picking(*, actor: Actor, number: str, note: str = "") -> Order:
+    """Puts an order being picked back to paid (for example, the picker could not finish)."""
+    return _order_transition(number=number, to_status=OrderStatus.PAID, actor=actor, note=note)
+
+
+def order_mark_packed(*, actor: Actor, number: str, note: str = "") -> Order:
+    return _order_transition(number=number, to_status=OrderStatus.PACKED, actor=actor, note=note)
+
+
+def order_mark_shipped(*, actor: Actor, number: str, note: str = "") -> Order:
+    return _order_transition(number=number, to_status=OrderStatus.SHIPPED, actor=actor, note=note)
+
+
+def order_mark_executed(*, actor: Actor, number: str, note: str = "") -> Order:
+    """The package reached the customer: the order is executed."""
+    return _order_transition(number=number, to_status=OrderStatus.EXECUTED, actor=actor, note=note)
+
+
+def order_mark_returned(*, actor: Actor, number: str, note: str = "") -> Order:
+    """The goods came back, after delivery or returned to sender while in transit."""
+    return _order_transition(number=number, to_status=OrderStatus.RETURNED, actor=actor, note=note)
+
+
+EXPIRY_REASON = "payment not received"
+
+
+def orders_expire_unpaid(*, now: datetime | None = None) -> list[str]:
+    """Cancels unhandled orders older than OMS_UNPAID_ORDER_TTL_HOURS; returns their numbers.
+
+    Each order is cancelled in its own transaction, so one that was paid meanwhile is simply
+    skipped (its status is re-checked under the lock).
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.OMS_UNPAID_ORDER_TTL_HOURS)
+    numbers = list(
+        Order.objects.filter(status=OrderStatus.UNHANDLED, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("number", flat=True)[:1000]
+    )
+    cancelled = []
+    actor = Actor.system("system: unpaid order expiry")
+    for number in numbers:
+        with transaction.atomic():
+            order = lock_order(number=number)
+            if order.status != OrderStatus.UNHANDLED:
+                continue
+            _order_set_status(
+                order=order,
+                to_status=OrderStatus.CANCELLED,
+                actor=actor,
+                note=EXPIRY_REASON,
+                extra_fields={"cancel_reason": EXPIRY_REASON},
+            )
+        cancelled.append(number)
+    return cancelled
