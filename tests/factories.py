@@ -1,0 +1,127 @@
+"""Test data. Orders are made through the services, so they are real orders with real events."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+from typing import Any
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from inventory.models import Product
+from oms.common.actors import Actor
+from oms.common.services import CreatedApiClient, api_client_create
+from orders import services
+from orders.enums import OrderStatus, PaymentMethod
+from orders.models import Order, ShippingMethod
+
+_seq = itertools.count(1)
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+        django_get_or_create = ("sku",)
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    price = Decimal("10.00")
+    weight_grams = 100
+
+
+class ShippingMethodFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ShippingMethod
+        django_get_or_create = ("code",)
+
+    code = "standard"
+    name = "Standard delivery"
+    price = Decimal("4.99")
+
+
+def make_staff(role: str | None, username: str | None = None) -> Any:
+    user = get_user_model().objects.create_user(username=username or f"user{next(_seq)}", password="pw", is_staff=True)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def make_api_client(name: str | None = None, roles: list[str] | None = None) -> CreatedApiClient:
+    return api_client_create(name=name or f"client-{next(_seq)}", roles=roles or ["integrator"])
+
+
+def order_payload(**overrides: Any) -> dict[str, Any]:
+    """The body of POST /api/v1/orders/ from the API contract."""
+    body: dict[str, Any] = {
+        "channel": "web",
+        "external_reference": f"WEB-{next(_seq)}",
+        "currency": "EUR",
+        "customer": {"email": "ann@example.com", "name": "Ann Lee", "phone": "+48600100200"},
+        "shipping_address": {
+            "name": "Ann Lee",
+            "line1": "Main St 1",
+            "line2": "",
+            "city": "Warsaw",
+            "postal_code": "00-001",
+            "country": "PL",
+            "phone": "+48600100200",
+        },
+        "lines": [{"sku": "TSHIRT-RED-M", "quantity": 2}],
+        "shipping_method": "standard",
+    }
+    body.update(overrides)
+    return body
+
+
+SYSTEM = Actor.system("tests")
+
+# Service calls that bring a new order to each status.
+STEPS_TO: dict[str, list[str]] = {
+    OrderStatus.UNHANDLED: [],
+    OrderStatus.PAID: ["pay"],
+    OrderStatus.PICKING: ["pay", "pick"],
+    OrderStatus.PACKED: ["pay", "pick", "pack"],
+    OrderStatus.SHIPPED: ["pay", "pick", "pack", "ship"],
+    OrderStatus.EXECUTED: ["pay", "pick", "pack", "ship", "execute"],
+    OrderStatus.RETURNED: ["pay", "pick", "pack", "ship", "execute", "return"],
+    OrderStatus.CANCELLED: ["cancel"],
+}
+
+
+def make_order(status: str = OrderStatus.UNHANDLED, *, skus: tuple[str, ...] = ("TSHIRT-RED-M",), **kw: Any) -> Order:
+    """An order placed through the service and walked to ``status`` through the services."""
+    ShippingMethodFactory()
+    for sku in skus:
+        ProductFactory(sku=sku, price=Decimal("29.90"))
+    result = services.order_create(
+        actor=SYSTEM,
+        channel=kw.get("channel", "web"),
+        external_reference=kw.get("external_reference", f"T-{next(_seq)}"),
+        currency="EUR",
+        customer=services.CustomerData(email=kw.get("email", "ann@example.com"), name="Ann Lee"),
+        shipping_address=services.AddressData(
+            name="Ann Lee", line1="Main St 1", city="Warsaw", postal_code="00-001", country="PL"
+        ),
+        lines=[services.LineData(sku=sku, quantity=1) for sku in skus],
+        shipping_method="standard",
+    )
+    number = result.order.number
+    for step in STEPS_TO[status]:
+        if step == "pay":
+            services.payment_record(
+                actor=SYSTEM, number=number, amount=result.order.total, method=PaymentMethod.CARD,
+                reference=f"pay-{number}",
+            )  # fmt: skip
+        elif step == "cancel":
+            services.order_cancel(actor=SYSTEM, number=number, reason="test")
+        else:
+            {
+                "pick": services.order_start_picking,
+                "pack": services.order_mark_packed,
+                "ship": services.order_mark_shipped,
+                "execute": services.order_mark_executed,
+                "return": services.order_mark_returned,
+            }[step](actor=SYSTEM, number=number)
+    return Order.objects.get(number=number)
