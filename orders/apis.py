@@ -166,8 +166,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             201: OrderDetailOutput,
             **INVALID,
             **AUTH_ERRORS,
-            409: _err("The channel already has an order with this `external_reference` "
-                      "(`duplicate_external_reference`); `extra.number` names it."),
+            409: _err(
+                "The channel already has an order with this `external_reference` "
+                "(`duplicate_external_reference`); `extra.number` names it."
+            ),
             422: _err("The Idempotency-Key was used before with a different body (`idempotency_key_reused`)."),
         },
     )
@@ -213,8 +215,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             **INVALID,
             **AUTH_ERRORS,
             **NOT_FOUND,
-            409: _err("The order is cancelled or returned (`order_not_payable`), or the reference belongs to "
-                      "another order (`payment_reference_in_use`). Nothing was changed."),
+            409: _err(
+                "The order is cancelled or returned (`order_not_payable`), or the reference belongs to "
+                "another order (`payment_reference_in_use`). Nothing was changed."
+            ),
         },
     )
     @action(detail=True, methods=["post"])
@@ -223,7 +227,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data.is_valid(raise_exception=True)
         result = services.payment_record(actor=Actor.for_request(request), number=str(number), **data.validated_data)
         result.payment.order = result.order
-        return Response(PaymentResultOutput(result.payment).data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        return Response(
+            PaymentResultOutput(result.payment).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
 
     @extend_schema(
         summary="Cancel an order",

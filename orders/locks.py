@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from orders.models import Order
 from oms.common.errors import NotFound
+from orders.models import Order
 
 
 def lock_order(*, number: str) -> Order:

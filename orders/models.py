@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -12,7 +13,10 @@ from oms.common.actors import ActorKind
 from oms.common.models import TimeStampedModel
 from orders.enums import OrderEventKind, OrderStatus, PaymentMethod, PaymentStatus, SalesChannel
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+
+def money_field(**kwargs: Any) -> models.DecimalField:
+    """Amounts of money: up to 9,999,999,999.99 in the order's currency."""
+    return models.DecimalField(max_digits=12, decimal_places=2, **kwargs)
 
 
 class ShippingMethod(models.Model):
@@ -20,7 +24,7 @@ class ShippingMethod(models.Model):
 
     code = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=100)
-    price = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
+    price = money_field(validators=[MinValueValidator(Decimal("0"))])
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -64,10 +68,10 @@ class Order(TimeStampedModel):
     billing_address = models.ForeignKey(Address, on_delete=models.PROTECT, related_name="+")
 
     shipping_method = models.ForeignKey(ShippingMethod, on_delete=models.PROTECT, to_field="code", related_name="+")
-    shipping_price = models.DecimalField(**MONEY)
-    subtotal = models.DecimalField(**MONEY)
-    total = models.DecimalField(**MONEY)
-    amount_paid = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    shipping_price = money_field()
+    subtotal = money_field()
+    total = money_field()
+    amount_paid = money_field(default=Decimal("0.00"))
     customer_note = models.TextField(blank=True)
     cancel_reason = models.CharField(max_length=255, blank=True)
 
@@ -117,7 +121,7 @@ class OrderLine(models.Model):
     product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
     sku = models.CharField(max_length=64)
     name = models.CharField(max_length=255)
-    unit_price = models.DecimalField(**MONEY)
+    unit_price = money_field()
     quantity = models.PositiveIntegerField()
 
     class Meta:
@@ -140,7 +144,7 @@ class Payment(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     method = models.CharField(max_length=30, choices=PaymentMethod.choices)
-    amount = models.DecimalField(**MONEY)
+    amount = money_field()
     currency = models.CharField(max_length=3)
     reference = models.CharField(max_length=255)
     status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.CAPTURED)

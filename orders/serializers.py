@@ -15,7 +15,10 @@ from orders.enums import OrderEventKind, OrderStatus, PaymentMethod, SalesChanne
 from orders.models import Address, Order, OrderEvent, OrderLine, Payment
 
 PHONE_RE = r"^\+?[0-9][0-9 ()\-.]{2,30}$"
-MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+def money(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
 
 
 # --- input ----------------------------------------------------------------------------------
@@ -42,8 +45,7 @@ class AddressInput(serializers.Serializer):
 class LineInput(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, max_value=100_000)
-    unit_price = serializers.DecimalField(
-        **MONEY,
+    unit_price = money(
         min_value=0,
         required=False,
         help_text="The price the channel sold at. Omit to use the catalogue price.",
@@ -61,11 +63,9 @@ class OrderCreateInput(serializers.Serializer):
     customer = CustomerInput()
     shipping_address = AddressInput()
     billing_address = AddressInput(required=False, help_text="Defaults to the shipping address.")
-    lines = LineInput(many=True, allow_empty=False, max_length=500)
+    lines = LineInput(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]
     shipping_method = serializers.SlugField(max_length=50)
-    shipping_price = serializers.DecimalField(
-        **MONEY, min_value=0, required=False, help_text="Omit to use the shipping method's price."
-    )
+    shipping_price = money(min_value=0, required=False, help_text="Omit to use the shipping method's price.")
     customer_note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +74,7 @@ class OrderCreateInput(serializers.Serializer):
 
 
 class PaymentInput(serializers.Serializer):
-    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+    amount = money(min_value=Decimal("0.01"))
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
     reference = serializers.CharField(max_length=255, help_text="The payment provider's reference; unique per method.")
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, help_text="Must equal the order's currency.")
@@ -106,7 +106,7 @@ class AddressOutput(serializers.ModelSerializer):
 
 
 class LineOutput(serializers.ModelSerializer):
-    line_total = serializers.DecimalField(**MONEY, read_only=True)
+    line_total = money(read_only=True)
 
     class Meta:
         model = OrderLine
@@ -121,7 +121,7 @@ class PaymentOutput(serializers.ModelSerializer):
 
 class ActorOutput(serializers.Serializer):
     kind = serializers.CharField(source="actor_kind")
-    label = serializers.CharField(source="actor_label")
+    label = serializers.CharField(source="actor_label")  # type: ignore[assignment]
 
 
 class EventOutput(serializers.ModelSerializer):
@@ -139,7 +139,7 @@ class OrderSummaryOutput(serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=OrderStatus.choices)
     customer = CustomerOutput(source="*")
     shipping_method = serializers.CharField(source="shipping_method_id")
-    balance_due = serializers.DecimalField(**MONEY, read_only=True)
+    balance_due = money(read_only=True)
 
     class Meta:
         model = Order
@@ -197,7 +197,7 @@ class OrderDetailOutput(OrderSummaryOutput):
 
 class PaymentOrderOutput(serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=OrderStatus.choices)
-    balance_due = serializers.DecimalField(**MONEY, read_only=True)
+    balance_due = money(read_only=True)
 
     class Meta:
         model = Order

@@ -1,8 +1,8 @@
 """The order lifecycle as data: which status may follow which. No database access here.
 
-    unhandled -> paid -> picking -> packed -> shipped -> executed -> returned
-    unhandled, paid -> cancelled      picking -> paid (pick aborted)
-    shipped -> returned (returned to sender)
+unhandled -> paid -> picking -> packed -> shipped -> executed -> returned
+unhandled, paid -> cancelled      picking -> paid (pick aborted)
+shipped -> returned (returned to sender)
 """
 
 from __future__ import annotations

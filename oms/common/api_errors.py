@@ -95,7 +95,7 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField(help_text="Stable, machine-readable error code.")
     message = serializers.CharField(help_text="A sentence saying what went wrong and what to fix.")
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]  # the metaclass turns it into a field
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text='Only for code "invalid": each bad field (dotted path) with its reasons.',

@@ -24,7 +24,7 @@ from orders import services
 from orders.enums import OrderStatus, PaymentMethod, SalesChannel
 from orders.models import Order, ShippingMethod
 
-DEMO_PASSWORD = "oms-demo"
+DEMO_PASSWORD = "oms-demo"  # noqa: S105 (demo accounts, printed to the user)
 
 PRODUCTS = [
     ("TSHIRT-RED-M", "T-shirt red M", "5901234123457", 180, "29.90"),
@@ -139,7 +139,11 @@ class Command(BaseCommand):
         for step in steps:
             if step == "pay":
                 services.payment_record(
-                    actor=actor, number=number, amount=order.total, method=PaymentMethod.CARD, reference=f"demo-{number}"
+                    actor=actor,
+                    number=number,
+                    amount=order.total,
+                    method=PaymentMethod.CARD,
+                    reference=f"demo-{number}",
                 )
             elif step == "cancel":
                 services.order_cancel(actor=actor, number=number, reason="Customer changed their mind")
