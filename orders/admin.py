@@ -30,6 +30,9 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return list(self.fields or [])
+
 
 class LineInline(ReadOnlyInline):
     model = OrderLine
@@ -44,7 +47,6 @@ class PaymentInline(ReadOnlyInline):
 class EventInline(ReadOnlyInline):
     model = OrderEvent
     fields = ["created_at", "kind", "from_status", "to_status", "actor_label", "note"]
-    readonly_fields = ["created_at"]
 
 
 def _bulk(
