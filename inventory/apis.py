@@ -16,9 +16,21 @@ from oms.common.permissions import ActionPermission
 
 
 class ProductInputSerializer(serializers.Serializer):
-    sku = serializers.RegexField(SKU_PATTERN, max_length=64, help_text="Your stock-keeping unit code.")
+    sku = serializers.RegexField(
+        SKU_PATTERN,
+        max_length=64,
+        help_text="Your stock-keeping unit code: letters, digits, dot, dash or underscore.",
+        error_messages={"invalid": "Use letters, digits, dot, dash or underscore, starting with a letter or digit."},
+    )
     name = serializers.CharField(max_length=255)
-    barcode = serializers.RegexField(r"^[0-9A-Za-z\-]+$", max_length=64, required=False, allow_blank=True, default="")
+    barcode = serializers.RegexField(
+        r"^[0-9A-Za-z\-]+$",
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        error_messages={"invalid": "Use digits, letters or dashes only."},
+    )
     weight_grams = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False, default=0)
     price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
     is_active = serializers.BooleanField(required=False, default=True)
@@ -26,7 +38,13 @@ class ProductInputSerializer(serializers.Serializer):
 
 class ProductUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=255, required=False)
-    barcode = serializers.RegexField(r"^[0-9A-Za-z\-]+$", max_length=64, required=False, allow_blank=True)
+    barcode = serializers.RegexField(
+        r"^[0-9A-Za-z\-]+$",
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": "Use digits, letters or dashes only."},
+    )
     weight_grams = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
     price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
     is_active = serializers.BooleanField(required=False)
@@ -80,7 +98,7 @@ class ProductViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):
     lookup_field = "sku"
-    lookup_value_regex = r"[A-Za-z0-9][A-Za-z0-9._\-]*"
+    lookup_value_regex = r"[^/]+"
     serializer_class = ProductOutputSerializer
     filterset_class = ProductFilter
     pagination_class = ProductPagination

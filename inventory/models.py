@@ -7,9 +7,10 @@ from django.db import models
 
 from oms.common.models import TimeStampedModel
 
-SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$"
+# No slash: a SKU is part of the product's URL (/api/v1/products/<sku>/).
+SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]*$"
 sku_validator = RegexValidator(
-    SKU_PATTERN, "Use letters, digits, dot, dash, underscore or slash, starting with a letter or digit."
+    SKU_PATTERN, "Use letters, digits, dot, dash or underscore, starting with a letter or digit."
 )
 barcode_validator = RegexValidator(r"^[0-9A-Za-z\-]+$", "Use digits, letters or dashes only.")
 

@@ -23,3 +23,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api-v1"))),
 ]
+
+handler404 = "oms.common.api_errors.json_or_html_404"
+handler500 = "oms.common.api_errors.json_or_html_500"

@@ -129,7 +129,7 @@ def _transition_action(
 )
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     lookup_field = "number"
-    lookup_value_regex = r"[A-Za-z0-9_\-]+"
+    lookup_value_regex = r"[^/]+"
     serializer_class = OrderSummaryOutput
     filterset_class = OrderFilter
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend, filters.OrderingFilter]

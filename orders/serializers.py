@@ -15,6 +15,7 @@ from orders.enums import OrderEventKind, OrderStatus, PaymentMethod, SalesChanne
 from orders.models import Address, Order, OrderEvent, OrderLine, Payment
 
 PHONE_RE = r"^\+?[0-9][0-9 ()\-.]{2,30}$"
+PHONE_ERRORS = {"invalid": "Enter a phone number of digits, optionally starting with +, such as +48600100200."}
 
 
 def money(**kwargs: Any) -> serializers.DecimalField:
@@ -27,7 +28,7 @@ def money(**kwargs: Any) -> serializers.DecimalField:
 class CustomerInput(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     name = serializers.CharField(max_length=200)
-    phone = serializers.RegexField(PHONE_RE, required=False, allow_blank=True, default="")
+    phone = serializers.RegexField(PHONE_RE, required=False, allow_blank=True, default="", error_messages=PHONE_ERRORS)
 
 
 class AddressInput(serializers.Serializer):
@@ -39,7 +40,7 @@ class AddressInput(serializers.Serializer):
     region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     postal_code = serializers.CharField(max_length=20)
     country = CountryField(help_text="ISO 3166-1 alpha-2 code, such as PL or DE.")
-    phone = serializers.RegexField(PHONE_RE, required=False, allow_blank=True, default="")
+    phone = serializers.RegexField(PHONE_RE, required=False, allow_blank=True, default="", error_messages=PHONE_ERRORS)
 
 
 class LineInput(serializers.Serializer):
@@ -58,7 +59,10 @@ class OrderCreateInput(serializers.Serializer):
         max_length=100, required=False, allow_blank=True, default="", help_text="Unique per channel."
     )
     currency = serializers.RegexField(
-        r"^[A-Z]{3}$", required=False, help_text="ISO 4217 code such as EUR; the shop's default when omitted."
+        r"^[A-Z]{3}$",
+        required=False,
+        help_text="ISO 4217 code such as EUR; the shop's default when omitted.",
+        error_messages={"invalid": "Use a three-letter ISO 4217 code in capitals, such as EUR."},
     )
     customer = CustomerInput()
     shipping_address = AddressInput()
@@ -77,7 +81,12 @@ class PaymentInput(serializers.Serializer):
     amount = money(min_value=Decimal("0.01"))
     method = serializers.ChoiceField(choices=PaymentMethod.choices)
     reference = serializers.CharField(max_length=255, help_text="The payment provider's reference; unique per method.")
-    currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, help_text="Must equal the order's currency.")
+    currency = serializers.RegexField(
+        r"^[A-Z]{3}$",
+        required=False,
+        help_text="Must equal the order's currency.",
+        error_messages={"invalid": "Use a three-letter ISO 4217 code in capitals, such as EUR."},
+    )
 
 
 class CancelInput(serializers.Serializer):

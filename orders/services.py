@@ -113,14 +113,24 @@ def _record_event(
 
 
 def _order_set_status(
-    *, order: Order, to_status: str, actor: Actor, note: str = "", extra_fields: dict[str, Any] | None = None
+    *,
+    order: Order,
+    to_status: str,
+    actor: Actor,
+    note: str = "",
+    extra_fields: dict[str, Any] | None = None,
+    from_statuses: frozenset[str] | None = None,
 ) -> Order:
     """Moves a locked order to ``to_status`` and audits it. The caller holds the row lock.
 
-    Raises TransitionNotAllowed (409) when the table does not allow the move.
+    ``from_statuses`` narrows the table for use cases that share a target status (aborting a
+    pick and paying both lead to ``paid``). Raises TransitionNotAllowed (409) when the move
+    is not allowed from the current status.
     """
     from_status = order.status
-    if not transitions.can_move(from_status, to_status):
+    if not transitions.can_move(from_status, to_status) or (
+        from_statuses is not None and from_status not in from_statuses
+    ):
         allowed = sorted(transitions.allowed_from(from_status))
         raise TransitionNotAllowed(
             f"Order {order.number} is {from_status} and cannot become {to_status}"
@@ -131,7 +141,7 @@ def _order_set_status(
     order.status = to_status
     update_fields = ["status", "updated_at"]
     stamp = transitions.STAMP_FIELD.get(to_status)
-    if stamp:
+    if stamp and getattr(order, stamp) is None:  # the first time the order entered the stage
         setattr(order, stamp, now)
         update_fields.append(stamp)
     for name, value in (extra_fields or {}).items():
@@ -150,9 +160,19 @@ def _order_set_status(
 
 
 @transaction.atomic
-def _order_transition(*, number: str, to_status: str, actor: Actor, note: str = "", **extra: Any) -> Order:
+def _order_transition(
+    *,
+    number: str,
+    to_status: str,
+    actor: Actor,
+    note: str = "",
+    from_statuses: frozenset[str] | None = None,
+    **extra: Any,
+) -> Order:
     order = lock_order(number=number)
-    return _order_set_status(order=order, to_status=to_status, actor=actor, note=note, extra_fields=extra)
+    return _order_set_status(
+        order=order, to_status=to_status, actor=actor, note=note, extra_fields=extra, from_statuses=from_statuses
+    )
 
 
 # --- creation -------------------------------------------------------------------------------
@@ -456,8 +476,17 @@ def order_start_picking(*, actor: Actor, number: str, note: str = "") -> Order:
 
 
 def order_abort_picking(*, actor: Actor, number: str, note: str = "") -> Order:
-    """Puts an order being picked back to paid (for example, the picker could not finish)."""
-    return _order_transition(number=number, to_status=OrderStatus.PAID, actor=actor, note=note)
+    """Puts an order being picked back to paid (for example, the picker could not finish).
+
+    Only from ``picking``: an unhandled order becomes paid by payments alone.
+    """
+    return _order_transition(
+        number=number,
+        to_status=OrderStatus.PAID,
+        actor=actor,
+        note=note,
+        from_statuses=frozenset({OrderStatus.PICKING}),
+    )
 
 
 def order_mark_packed(*, actor: Actor, number: str, note: str = "") -> Order:

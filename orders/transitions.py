@@ -23,7 +23,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 INITIAL = S.UNHANDLED
 TERMINAL = frozenset(status for status, exits in TRANSITIONS.items() if not exits)
 
-# The timestamp each status stamps on the order when it is entered.
+# The timestamp each status stamps on the order the first time it enters it (an order that
+# goes back from picking to paid keeps the time it was paid; the events keep every move).
 STAMP_FIELD: dict[str, str] = {
     S.PAID: "paid_at",
     S.PICKING: "picking_at",

@@ -34,8 +34,7 @@ def _unreachable() -> list[str]:
         redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()
     except Exception as exc:
         problems.append(
-            f"Redis is not reachable at {redis_url} ({exc.__class__.__name__}: {exc}). "
-            "Start it, or set REDIS_URL."
+            f"Redis is not reachable at {redis_url} ({exc.__class__.__name__}: {exc}). Start it, or set REDIS_URL."
         )
     return problems
 

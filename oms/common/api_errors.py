@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -101,3 +102,22 @@ class ErrorSerializer(serializers.Serializer):
         help_text='Only for code "invalid": each bad field (dotted path) with its reasons.',
     )
     extra = serializers.DictField(required=False, help_text="Details such as the current status.")
+
+
+def json_or_html_404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Addresses under /api/ that match no route answer in the API's error shape."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"code": "not_found", "message": "Nothing exists at this address; check the URL against /api/v1/docs/."},
+            status=404,
+        )
+    return page_not_found(request, exception)
+
+
+def json_or_html_500(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"code": "server_error", "message": "Something went wrong on our side; it has been logged. Try again."},
+            status=500,
+        )
+    return server_error(request)

@@ -105,3 +105,24 @@ def test_seed_demo_loads_orders_in_every_status_once(tmp_path) -> None:
     assert Order.objects.count() == 16
     assert "Demo API key" in (tmp_path / "demo.txt").read_text()
     assert "already loaded" in out.getvalue()
+
+
+def test_aborting_a_pick_keeps_the_time_the_order_was_paid() -> None:
+    order = make_order(OrderStatus.PICKING)
+
+    services.order_abort_picking(actor=SYSTEM, number=order.number)
+
+    paid_at = order.paid_at
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert order.paid_at == paid_at
+
+
+def test_aborting_a_pick_is_refused_for_an_order_that_is_not_being_picked() -> None:
+    order = make_order(OrderStatus.UNHANDLED)
+
+    with pytest.raises(services.TransitionNotAllowed):
+        services.order_abort_picking(actor=SYSTEM, number=order.number)
+
+    order.refresh_from_db()
+    assert (order.status, order.paid_at) == (OrderStatus.UNHANDLED, None)

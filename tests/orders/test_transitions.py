@@ -16,7 +16,7 @@ def test_every_status_is_reachable_from_the_initial_one() -> None:
 
 
 def test_final_statuses_have_no_exits() -> None:
-    assert transitions.TERMINAL == {OrderStatus.RETURNED, OrderStatus.CANCELLED}
+    assert {OrderStatus.RETURNED, OrderStatus.CANCELLED} == transitions.TERMINAL
     for status in transitions.TERMINAL:
         assert not transitions.allowed_from(status)
 
@@ -29,7 +29,7 @@ def test_the_table_names_only_known_statuses() -> None:
 
 def test_the_lifecycle_is_the_documented_one() -> None:
     s = OrderStatus
-    assert transitions.TRANSITIONS == {
+    assert {
         s.UNHANDLED: {s.PAID, s.CANCELLED},
         s.PAID: {s.PICKING, s.CANCELLED},
         s.PICKING: {s.PACKED, s.PAID},
@@ -38,7 +38,7 @@ def test_the_lifecycle_is_the_documented_one() -> None:
         s.EXECUTED: {s.RETURNED},
         s.RETURNED: set(),
         s.CANCELLED: set(),
-    }
+    } == transitions.TRANSITIONS
 
 
 def test_every_status_but_unhandled_stamps_its_time() -> None:
