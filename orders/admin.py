@@ -31,7 +31,7 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return list(self.fields or [])
+        return [str(name) for name in self.fields or []]
 
 
 class LineInline(ReadOnlyInline):
