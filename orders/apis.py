@@ -185,16 +185,18 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         v = data.validated_data
         result = services.order_create(
             actor=Actor.for_request(request),
-            channel=v["channel"],
-            currency=v["currency"],
-            customer=services.CustomerData(**v["customer"]),
-            shipping_address=services.AddressData(**v["shipping_address"]),
-            billing_address=services.AddressData(**v["billing_address"]) if "billing_address" in v else None,
-            lines=[services.LineData(**line) for line in v["lines"]],
-            shipping_method=v["shipping_method"],
-            shipping_price=v.get("shipping_price"),
-            external_reference=v["external_reference"],
-            customer_note=v["customer_note"],
+            draft=services.OrderDraft(
+                channel=v["channel"],
+                currency=v["currency"],
+                customer=services.CustomerData(**v["customer"]),
+                shipping_address=services.AddressData(**v["shipping_address"]),
+                billing_address=services.AddressData(**v["billing_address"]) if "billing_address" in v else None,
+                lines=[services.LineData(**line) for line in v["lines"]],
+                shipping_method=v["shipping_method"],
+                shipping_price=v.get("shipping_price"),
+                external_reference=v["external_reference"],
+                customer_note=v["customer_note"],
+            ),
             idempotency=idempotency,
         )
         body = OrderDetailOutput(selectors.order_detail(number=result.order.number)).data

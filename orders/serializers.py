@@ -15,7 +15,9 @@ from orders.enums import OrderEventKind, OrderStatus, PaymentMethod, SalesChanne
 from orders.models import Address, Order, OrderEvent, OrderLine, Payment
 
 PHONE_RE = r"^\+?[0-9][0-9 ()\-.]{2,30}$"
-PHONE_ERRORS: dict[str, Any] = {"invalid": "Enter a phone number of digits, optionally starting with +, such as +48600100200."}
+PHONE_ERRORS: dict[str, Any] = {
+    "invalid": "Enter a phone number of digits, optionally starting with +, such as +48600100200."
+}
 
 
 def money(**kwargs: Any) -> serializers.DecimalField:

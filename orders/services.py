@@ -65,6 +65,22 @@ class CustomerData:
 
 
 @dataclass(frozen=True)
+class OrderDraft:
+    """What a sales channel sends to place an order; prices and totals are decided here."""
+
+    channel: str
+    currency: str
+    customer: CustomerData
+    shipping_address: AddressData
+    lines: list[LineData]
+    shipping_method: str
+    external_reference: str = ""
+    billing_address: AddressData | None = None
+    shipping_price: Decimal | None = None  # the channel's shipping charge; the method's price when None
+    customer_note: str = ""
+
+
+@dataclass(frozen=True)
 class IdempotencyData:
     owner: str
     key: str
@@ -239,21 +255,7 @@ def _shipping_method(code: str) -> ShippingMethod:
     return method
 
 
-def order_create(
-    *,
-    actor: Actor,
-    channel: str,
-    currency: str,
-    customer: CustomerData,
-    shipping_address: AddressData,
-    lines: list[LineData],
-    shipping_method: str,
-    external_reference: str = "",
-    billing_address: AddressData | None = None,
-    shipping_price: Decimal | None = None,
-    customer_note: str = "",
-    idempotency: IdempotencyData | None = None,
-) -> OrderCreateResult:
+def order_create(*, actor: Actor, draft: OrderDraft, idempotency: IdempotencyData | None = None) -> OrderCreateResult:
     """Places an order in status ``unhandled`` with totals computed here.
 
     With ``idempotency``, a repeated key with the same body returns the first order
@@ -262,24 +264,11 @@ def order_create(
     is already used), IdempotencyKeyReused (same key, different body).
     """
     try:
-        return _order_create(
-            actor=actor,
-            channel=channel,
-            currency=currency,
-            customer=customer,
-            shipping_address=shipping_address,
-            lines=lines,
-            shipping_method=shipping_method,
-            external_reference=external_reference,
-            billing_address=billing_address,
-            shipping_price=shipping_price,
-            customer_note=customer_note,
-            idempotency=idempotency,
-        )
+        return _order_create(actor=actor, draft=draft, idempotency=idempotency)
     except IntegrityError:
         # A concurrent order took the same channel reference between our check and insert.
-        existing = Order.objects.filter(channel=channel, external_reference=external_reference).first()
-        if external_reference and existing is not None:
+        existing = Order.objects.filter(channel=draft.channel, external_reference=draft.external_reference).first()
+        if draft.external_reference and existing is not None:
             raise _duplicate_reference(existing) from None
         raise
 
@@ -294,21 +283,7 @@ def _duplicate_reference(existing: Order) -> Conflict:
 
 
 @transaction.atomic
-def _order_create(
-    *,
-    actor: Actor,
-    channel: str,
-    currency: str,
-    customer: CustomerData,
-    shipping_address: AddressData,
-    lines: list[LineData],
-    shipping_method: str,
-    external_reference: str,
-    billing_address: AddressData | None,
-    shipping_price: Decimal | None,
-    customer_note: str,
-    idempotency: IdempotencyData | None,
-) -> OrderCreateResult:
+def _order_create(*, actor: Actor, draft: OrderDraft, idempotency: IdempotencyData | None) -> OrderCreateResult:
     if idempotency is not None:
         earlier = idempotency_claim(
             owner=idempotency.owner, scope=IDEMPOTENCY_SCOPE, key=idempotency.key, fingerprint=idempotency.fingerprint
@@ -316,37 +291,37 @@ def _order_create(
         if earlier is not None:
             return OrderCreateResult(order=Order.objects.get(number=earlier.resource_id), created=False)
 
-    method = _shipping_method(shipping_method)
-    order_lines = _build_lines(lines)
-    if external_reference:
-        existing = Order.objects.filter(channel=channel, external_reference=external_reference).first()
+    method = _shipping_method(draft.shipping_method)
+    order_lines = _build_lines(draft.lines)
+    if draft.external_reference:
+        existing = Order.objects.filter(channel=draft.channel, external_reference=draft.external_reference).first()
         if existing is not None:
             raise _duplicate_reference(existing)
 
-    addresses = [Address(**vars(shipping_address))]
-    if billing_address is not None and billing_address != shipping_address:
-        addresses.append(Address(**vars(billing_address)))
+    addresses = [Address(**vars(draft.shipping_address))]
+    if draft.billing_address is not None and draft.billing_address != draft.shipping_address:
+        addresses.append(Address(**vars(draft.billing_address)))
     Address.objects.bulk_create(addresses)
 
     subtotal = sum((line.line_total for line in order_lines), Decimal("0.00")).quantize(CENT)
-    ship_price = (shipping_price if shipping_price is not None else method.price).quantize(CENT)
+    ship_price = (draft.shipping_price if draft.shipping_price is not None else method.price).quantize(CENT)
     order_id = _next_order_id()
     order = Order(
         id=order_id,
         number=format_order_number(order_id) if order_id else f"pending-{uuid.uuid4().hex}",
-        channel=channel,
-        external_reference=external_reference,
-        currency=currency,
-        customer_email=customer.email,
-        customer_name=customer.name,
-        customer_phone=customer.phone,
+        channel=draft.channel,
+        external_reference=draft.external_reference,
+        currency=draft.currency,
+        customer_email=draft.customer.email,
+        customer_name=draft.customer.name,
+        customer_phone=draft.customer.phone,
         shipping_address=addresses[0],
         billing_address=addresses[-1],
         shipping_method=method,
         shipping_price=ship_price,
         subtotal=subtotal,
         total=subtotal + ship_price,
-        customer_note=customer_note,
+        customer_note=draft.customer_note,
     )
     order.save(force_insert=True)
     if order_id is None:  # databases without sequences: number from the primary key
@@ -360,7 +335,7 @@ def _order_create(
         actor=actor,
         kind=OrderEventKind.CREATED,
         to_status=order.status,
-        data={"channel": channel, "external_reference": external_reference, "total": str(order.total)},
+        data={"channel": draft.channel, "external_reference": draft.external_reference, "total": str(order.total)},
     )
     if idempotency is not None:
         idempotency_complete(

@@ -14,7 +14,8 @@ from inventory.models import Product
 from oms.common.actors import Actor
 from oms.common.services import CreatedApiClient, api_client_create
 from orders import services
-from orders.enums import OrderStatus, PaymentMethod
+from orders.demo import order_walk_to
+from orders.enums import OrderStatus
 from orders.models import Order, ShippingMethod
 
 _seq = itertools.count(1)
@@ -77,26 +78,13 @@ def order_payload(**overrides: Any) -> dict[str, Any]:
 
 SYSTEM = Actor.system("tests")
 
-# Service calls that bring a new order to each status.
-STEPS_TO: dict[str, list[str]] = {
-    OrderStatus.UNHANDLED: [],
-    OrderStatus.PAID: ["pay"],
-    OrderStatus.PICKING: ["pay", "pick"],
-    OrderStatus.PACKED: ["pay", "pick", "pack"],
-    OrderStatus.SHIPPED: ["pay", "pick", "pack", "ship"],
-    OrderStatus.EXECUTED: ["pay", "pick", "pack", "ship", "execute"],
-    OrderStatus.RETURNED: ["pay", "pick", "pack", "ship", "execute", "return"],
-    OrderStatus.CANCELLED: ["cancel"],
-}
-
 
 def make_order(status: str = OrderStatus.UNHANDLED, *, skus: tuple[str, ...] = ("TSHIRT-RED-M",), **kw: Any) -> Order:
     """An order placed through the service and walked to ``status`` through the services."""
     ShippingMethodFactory()
     for sku in skus:
         ProductFactory(sku=sku, price=Decimal("29.90"))
-    result = services.order_create(
-        actor=SYSTEM,
+    draft = services.OrderDraft(
         channel=kw.get("channel", "web"),
         external_reference=kw.get("external_reference", f"T-{next(_seq)}"),
         currency="EUR",
@@ -107,21 +95,6 @@ def make_order(status: str = OrderStatus.UNHANDLED, *, skus: tuple[str, ...] = (
         lines=[services.LineData(sku=sku, quantity=1) for sku in skus],
         shipping_method="standard",
     )
-    number = result.order.number
-    for step in STEPS_TO[status]:
-        if step == "pay":
-            services.payment_record(
-                actor=SYSTEM, number=number, amount=result.order.total, method=PaymentMethod.CARD,
-                reference=f"pay-{number}",
-            )  # fmt: skip
-        elif step == "cancel":
-            services.order_cancel(actor=SYSTEM, number=number, reason="test")
-        else:
-            {
-                "pick": services.order_start_picking,
-                "pack": services.order_mark_packed,
-                "ship": services.order_mark_shipped,
-                "execute": services.order_mark_executed,
-                "return": services.order_mark_returned,
-            }[step](actor=SYSTEM, number=number)
-    return Order.objects.get(number=number)
+    order = services.order_create(actor=SYSTEM, draft=draft).order
+    order_walk_to(order=order, status=status, actor=SYSTEM)
+    return Order.objects.get(number=order.number)

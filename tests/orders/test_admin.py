@@ -25,7 +25,7 @@ def test_the_order_pages_show_lines_payments_and_timeline_read_only(admin_client
 
     assert listing.status_code == 200 and order.number in listing.text
     assert detail.status_code == 200
-    assert "TSHIRT-RED-M" in detail.text and f"pay-{order.number}" in detail.text
+    assert "TSHIRT-RED-M" in detail.text and f"card-{order.number}" in detail.text
     assert 'name="status"' not in detail.text  # no editable status anywhere
 
 

@@ -952,7 +952,7 @@ def test_the_detail_has_lines_payments_events_and_allowed_transitions(integrator
     assert data["number"] == order.number
     assert data["status"] == "paid"
     assert [line["sku"] for line in data["lines"]] == ["TSHIRT-RED-M"]
-    assert [(p["reference"], p["amount"]) for p in data["payments"]] == [(f"pay-{order.number}", "34.89")]
+    assert [(p["reference"], p["amount"]) for p in data["payments"]] == [(f"card-{order.number}", "34.89")]
     assert [e["kind"] for e in data["events"]] == ["created", "payment_recorded", "status_changed"]
     assert data["allowed_transitions"] == ["cancelled", "picking"]
     assert data["shipping_address"]["postal_code"] == "00-001"

@@ -21,7 +21,8 @@ from oms.common.actors import Actor
 from oms.common.models import ApiClient
 from oms.common.services import api_client_create
 from orders import services
-from orders.enums import OrderStatus, PaymentMethod, SalesChannel
+from orders.demo import STEPS_TO, order_walk_to
+from orders.enums import SalesChannel
 from orders.models import Order, ShippingMethod
 
 DEMO_PASSWORD = "oms-demo"  # noqa: S105 (demo accounts, printed to the user)
@@ -48,17 +49,6 @@ CUSTOMERS = [
     ("tom@example.com", "Tom Brown", "12 High Street", "Leeds", "LS1 4AP", "GB"),
     ("lea@example.com", "Léa Martin", "3 rue de Rivoli", "Paris", "75001", "FR"),
 ]
-# Every status, and the service calls that lead there from a paid order.
-PATHS: dict[str, list[str]] = {
-    OrderStatus.UNHANDLED: [],
-    OrderStatus.PAID: ["pay"],
-    OrderStatus.PICKING: ["pay", "pick"],
-    OrderStatus.PACKED: ["pay", "pick", "pack"],
-    OrderStatus.SHIPPED: ["pay", "pick", "pack", "ship"],
-    OrderStatus.EXECUTED: ["pay", "pick", "pack", "ship", "execute"],
-    OrderStatus.RETURNED: ["pay", "pick", "pack", "ship", "execute", "return"],
-    OrderStatus.CANCELLED: ["cancel"],
-}
 
 
 class Command(BaseCommand):
@@ -116,14 +106,13 @@ class Command(BaseCommand):
     def _orders(self, count: int) -> None:
         rng = random.Random(2026)
         actor = Actor.system("demo data")
-        statuses = list(PATHS)
+        statuses = list(STEPS_TO)
         skus = [p[0] for p in PRODUCTS]
         for i in range(count):
             email, name, street, city, postal, country = CUSTOMERS[i % len(CUSTOMERS)]
             address = services.AddressData(name=name, line1=street, city=city, postal_code=postal, country=country)
             picked = rng.sample(skus, rng.randint(1, 3))
-            result = services.order_create(
-                actor=actor,
+            draft = services.OrderDraft(
                 channel=rng.choice(list(SalesChannel.values)),
                 external_reference=f"DEMO-{1000 + i}",
                 currency="EUR",
@@ -132,26 +121,5 @@ class Command(BaseCommand):
                 lines=[services.LineData(sku=s, quantity=rng.randint(1, 3)) for s in picked],
                 shipping_method=rng.choice(METHODS)[0],
             )
-            self._walk(result.order, PATHS[statuses[i % len(statuses)]], actor)
-
-    def _walk(self, order: Order, steps: list[str], actor: Actor) -> None:
-        number = order.number
-        for step in steps:
-            if step == "pay":
-                services.payment_record(
-                    actor=actor,
-                    number=number,
-                    amount=order.total,
-                    method=PaymentMethod.CARD,
-                    reference=f"demo-{number}",
-                )
-            elif step == "cancel":
-                services.order_cancel(actor=actor, number=number, reason="Customer changed their mind")
-            else:
-                {
-                    "pick": services.order_start_picking,
-                    "pack": services.order_mark_packed,
-                    "ship": services.order_mark_shipped,
-                    "execute": services.order_mark_executed,
-                    "return": services.order_mark_returned,
-                }[step](actor=actor, number=number)
+            order = services.order_create(actor=actor, draft=draft).order
+            order_walk_to(order=order, status=statuses[i % len(statuses)], actor=actor)
