@@ -262,6 +262,8 @@ SPECTACULAR_SETTINGS = {
         "SalesChannelEnum": "orders.enums.SalesChannel",
         "PaymentMethodEnum": "orders.enums.PaymentMethod",
         "PaymentStatusEnum": "orders.enums.PaymentStatus",
+        "OrderEventKindEnum": "orders.enums.OrderEventKind",
+        "ActorKindEnum": "oms.common.actors.ActorKind.choices",
     },
 }
 

@@ -199,11 +199,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             ),
             idempotency=idempotency,
         )
-        body = OrderDetailOutput(selectors.order_detail(number=result.order.number)).data
         headers = {"Location": f"/api/v1/orders/{result.order.number}/"}
-        if not result.created:
+        if result.created:
+            order = selectors.order_detail_of_new(order=result.order, lines=result.lines, events=result.events)
+        else:
+            order = selectors.order_detail(number=result.order.number)
             headers["Idempotent-Replayed"] = "true"
-        return Response(body, status=status.HTTP_201_CREATED, headers=headers)
+        return Response(OrderDetailOutput(order).data, status=status.HTTP_201_CREATED, headers=headers)
 
     @extend_schema(
         summary="Record a payment",

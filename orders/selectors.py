@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from typing import Any
+
+from django.db.models import Model, Prefetch, QuerySet
 
 from oms.common.errors import NotFound
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, OrderLine, Payment
 
 
 def order_list() -> QuerySet[Order]:
@@ -27,4 +29,25 @@ def order_detail(*, number: str) -> Order:
     )
     if order is None:
         raise NotFound(f"No order with number {number}.", code="order_not_found")
+    return order
+
+
+def _as_prefetched(model: type[Model], rows: list[Any]) -> QuerySet[Any]:
+    queryset = model._default_manager.all()
+    queryset._result_cache = rows  # type: ignore[attr-defined]
+    queryset._prefetch_done = True  # type: ignore[attr-defined]
+    return queryset
+
+
+def order_detail_of_new(*, order: Order, lines: list[OrderLine], events: list[OrderEvent]) -> Order:
+    """The detail of an order that was just placed, from the rows the placement wrote.
+
+    A new order has exactly these lines and events and no payments, and its addresses are
+    the objects it was saved with, so nothing needs reading back (no query).
+    """
+    order._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        "lines": _as_prefetched(OrderLine, lines),
+        "payments": _as_prefetched(Payment, []),
+        "events": _as_prefetched(OrderEvent, events),
+    }
     return order

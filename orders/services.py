@@ -91,7 +91,9 @@ class IdempotencyData:
 class OrderCreateResult:
     order: Order
     created: bool
+    # What a new placement wrote, so the caller can answer without reading it back.
     lines: list[OrderLine] = field(default_factory=list)
+    events: list[OrderEvent] = field(default_factory=list)
 
 
 @dataclass
@@ -330,7 +332,7 @@ def _order_create(*, actor: Actor, draft: OrderDraft, idempotency: IdempotencyDa
     for line in order_lines:
         line.order = order
     OrderLine.objects.bulk_create(order_lines)
-    _record_event(
+    created_event = _record_event(
         order=order,
         actor=actor,
         kind=OrderEventKind.CREATED,
@@ -341,7 +343,7 @@ def _order_create(*, actor: Actor, draft: OrderDraft, idempotency: IdempotencyDa
         idempotency_complete(
             owner=idempotency.owner, scope=IDEMPOTENCY_SCOPE, key=idempotency.key, resource_id=order.number
         )
-    return OrderCreateResult(order=order, created=True, lines=order_lines)
+    return OrderCreateResult(order=order, created=True, lines=order_lines, events=[created_event])
 
 
 # --- payments -------------------------------------------------------------------------------

@@ -176,6 +176,28 @@ def test_placing_an_order_answers_with_its_location(integrator, catalogue) -> No
     assert integrator.get(response["Location"]).status_code == 200
 
 
+def test_the_placement_answer_is_the_order_as_stored(integrator, catalogue) -> None:
+    # Given an order placed with a separate billing address and three lines
+    ProductFactory(sku="CAP-BLACK", price=Decimal("19.50"))
+    ProductFactory(sku="MUG-LOGO", price=Decimal("12.00"))
+    body = order_payload(
+        lines=[
+            {"sku": "TSHIRT-RED-M", "quantity": 2},
+            {"sku": "CAP-BLACK", "quantity": 1},
+            {"sku": "MUG-LOGO", "quantity": 3, "unit_price": "11.5"},
+        ],
+        billing_address={**order_payload()["shipping_address"], "name": "Ann Lee Ltd", "country": "de"},
+    )
+    placed = integrator.post(ORDERS_URL, body, format="json")
+
+    # When the client reads it back
+    stored = integrator.get(f"{ORDERS_URL}{placed.data['number']}/")
+
+    # Then the answer to the placement (built without reading back) is exactly what is stored
+    assert placed.status_code == 201
+    assert placed.json() == stored.json()
+
+
 def test_placing_an_order_records_a_created_event_by_the_api_client(integrator, catalogue) -> None:
     response = integrator.post(ORDERS_URL, order_payload(), format="json")
 
