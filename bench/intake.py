@@ -372,7 +372,6 @@ RAW_REQUEST_EXTRA_STEPS = [
     "before: SELECT API client JOIN user by key prefix (authentication)",
     "before: SELECT user permissions, SELECT group permissions (has_perm)",
     "before: SELECT idempotency key (idempotency_check, outside the transaction)",
-    "after:  SELECT order JOIN both addresses; SELECT lines; SELECT payments; SELECT events (order_detail)",
 ]
 
 SQL_SHIPPING = (
@@ -428,13 +427,6 @@ SQL_IDEMPOTENCY_CHECK = (
     "SELECT id, fingerprint, resource_id FROM common_idempotencykey "
     "WHERE owner = %s AND scope = %s AND key = %s ORDER BY id LIMIT 1"
 )
-SQL_DETAIL_ORDER = (
-    "SELECT o.*, s.*, b.* FROM orders_order o JOIN orders_address s ON s.id = o.shipping_address_id "
-    "JOIN orders_address b ON b.id = o.billing_address_id WHERE o.number = %s ORDER BY o.created_at DESC LIMIT 1"
-)
-SQL_DETAIL_LINES = "SELECT * FROM orders_orderline WHERE order_id IN (%s) ORDER BY order_id, position"
-SQL_DETAIL_PAYMENTS = "SELECT * FROM orders_payment WHERE order_id IN (%s) ORDER BY received_at, id"
-SQL_DETAIL_EVENTS = "SELECT * FROM orders_orderevent WHERE order_id IN (%s) ORDER BY created_at, id"
 
 
 class CountingCursor(psycopg2.extensions.cursor):
@@ -451,7 +443,7 @@ class RawWorker:
     """The same placement written by hand: one psycopg2 connection, one transaction per order.
 
     With ``whole_request`` it also makes the reads the API makes around the service (health
-    check, authentication, permissions, the early idempotency check, the response re-read),
+    check, authentication, permissions, the early idempotency check),
     so the gap to the API is what Python, Django, DRF and HTTP add, not extra round trips.
     """
 
@@ -482,17 +474,11 @@ class RawWorker:
                 cur.fetchone()
             cur.execute("BEGIN")
             try:
-                number = self._write(cur, body, reference, key, fingerprint, now)
+                self._write(cur, body, reference, key, fingerprint, now)
                 cur.execute("COMMIT")
             except (psycopg2.Error, RuntimeError) as exc:
                 cur.execute("ROLLBACK")
                 return f"{exc.__class__.__name__}: {str(exc).strip()}"
-            if self.whole_request:
-                cur.execute(SQL_DETAIL_ORDER, [number])
-                order_id = cur.fetchone()[0]
-                for statement in (SQL_DETAIL_LINES, SQL_DETAIL_PAYMENTS, SQL_DETAIL_EVENTS):
-                    cur.execute(statement, [order_id])
-                    cur.fetchall()
             self.round_trips[self.whole_request] = cur.executed
         return None
 
@@ -797,7 +783,6 @@ VIEW_STEPS = [
     ("early idempotency check", "orders.apis", "", "idempotency_check"),
     ("input validation (OrderCreateInput)", "orders.serializers", "OrderCreateInput", "is_valid"),
     ("services.order_create (the transaction)", "orders.services", "", "order_create"),
-    ("selectors.order_detail (re-read)", "orders.selectors", "", "order_detail"),
     ("OrderDetailOutput(...).data", "orders.serializers", "OrderDetailOutput", "data"),
 ]
 
