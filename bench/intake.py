@@ -675,7 +675,7 @@ def setup_django(env: dict[str, str]) -> None:
 
 
 def seed_catalogue() -> None:
-    from inventory.services import product_create
+    from inventory.services.products import product_create
     from orders.models import ShippingMethod
 
     for sku, name, price, _ in PRODUCTS:

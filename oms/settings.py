@@ -270,5 +270,7 @@ SPECTACULAR_SETTINGS = {
 # --- Domain settings -------------------------------------------------------------------------
 OMS_ORDER_NUMBER_PREFIX = os.environ.get("OMS_ORDER_NUMBER_PREFIX", "OMS-")
 OMS_DEFAULT_CURRENCY = os.environ.get("OMS_DEFAULT_CURRENCY", "EUR")
+# Orders whose stock is short: refused (409) unless this is on or the request says otherwise.
+OMS_ALLOW_BACKORDER = env_bool("OMS_ALLOW_BACKORDER", False)
 OMS_UNPAID_ORDER_TTL_HOURS = env_int("OMS_UNPAID_ORDER_TTL_HOURS", 72)
 OMS_IDEMPOTENCY_KEY_TTL_HOURS = env_int("OMS_IDEMPOTENCY_KEY_TTL_HOURS", 24)

@@ -3,7 +3,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from inventory.apis import ProductViewSet
+from inventory.apis.products import ProductViewSet
 from oms.common.health import healthz
 from orders.apis import OrderViewSet
 

@@ -47,7 +47,8 @@ NOT_FOUND = {404: _err("No order with this number (`order_not_found`).")}
 NOT_ALLOWED = {
     409: _err(
         "Not allowed from the order's current status (`transition_not_allowed`); `extra` has the current "
-        "status and the allowed ones. Nothing was changed."
+        "status and the allowed ones. Starting to pick an order whose stock is short answers "
+        "`order_short_of_stock` with the short lines. Nothing was changed."
     )
 }
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -167,8 +168,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             **INVALID,
             **AUTH_ERRORS,
             409: _err(
-                "The channel already has an order with this `external_reference` "
-                "(`duplicate_external_reference`); `extra.number` names it."
+                "Stock is short and backorders are not allowed (`insufficient_stock`; `extra.lines` names every "
+                "short line with what is available), or the channel already has an order with this "
+                "`external_reference` (`duplicate_external_reference`; `extra.number` names it). Nothing was written."
             ),
             422: _err("The Idempotency-Key was used before with a different body (`idempotency_key_reused`)."),
         },
@@ -196,12 +198,15 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 shipping_price=v.get("shipping_price"),
                 external_reference=v["external_reference"],
                 customer_note=v["customer_note"],
+                allow_backorder=v.get("allow_backorder"),
             ),
             idempotency=idempotency,
         )
         headers = {"Location": f"/api/v1/orders/{result.order.number}/"}
         if result.created:
-            order = selectors.order_detail_of_new(order=result.order, lines=result.lines, events=result.events)
+            order = selectors.order_detail_of_new(
+                order=result.order, lines=result.lines, events=result.events, reservations=result.reservations
+            )
         else:
             order = selectors.order_detail(number=result.order.number)
             headers["Idempotent-Replayed"] = "true"

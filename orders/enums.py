@@ -49,3 +49,4 @@ class OrderErrorCode(models.TextChoices):
     DUPLICATE_EXTERNAL_REFERENCE = "duplicate_external_reference"
     UNKNOWN_SKU = "unknown_sku"
     UNKNOWN_SHIPPING_METHOD = "unknown_shipping_method"
+    ORDER_SHORT_OF_STOCK = "order_short_of_stock"

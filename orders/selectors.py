@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db.models import Model, Prefetch, QuerySet
 
+from inventory.models import Reservation
+from inventory.selectors import reservations_of_order
 from oms.common.errors import NotFound
 from orders.models import Order, OrderEvent, OrderLine, Payment
 
@@ -29,7 +31,15 @@ def order_detail(*, number: str) -> Order:
     )
     if order is None:
         raise NotFound(f"No order with number {number}.", code="order_not_found")
+    _attach_allocation(order, reservations_of_order(order_number=order.number))
     return order
+
+
+def _attach_allocation(order: Order, reservations: dict[int, Reservation]) -> None:
+    """Puts on each line how many of its units are held in stock (``quantity_allocated``)."""
+    for line in order.lines.all():
+        reservation = reservations.get(line.pk)
+        line.quantity_allocated = reservation.quantity_allocated if reservation else 0  # type: ignore[attr-defined]
 
 
 def _as_prefetched(model: type[Model], rows: list[Any]) -> QuerySet[Any]:
@@ -39,7 +49,9 @@ def _as_prefetched(model: type[Model], rows: list[Any]) -> QuerySet[Any]:
     return queryset
 
 
-def order_detail_of_new(*, order: Order, lines: list[OrderLine], events: list[OrderEvent]) -> Order:
+def order_detail_of_new(
+    *, order: Order, lines: list[OrderLine], events: list[OrderEvent], reservations: list[Reservation]
+) -> Order:
     """The detail of an order that was just placed, from the rows the placement wrote.
 
     A new order has exactly these lines and events and no payments, and its addresses are
@@ -50,4 +62,5 @@ def order_detail_of_new(*, order: Order, lines: list[OrderLine], events: list[Or
         "payments": _as_prefetched(Payment, []),
         "events": _as_prefetched(OrderEvent, events),
     }
+    _attach_allocation(order, {r.line_id: r for r in reservations})
     return order

@@ -94,6 +94,11 @@ class OrderCreateInput(serializers.Serializer):
     shipping_method = serializers.SlugField(max_length=50)
     shipping_price = money(min_value=0, required=False, help_text="Omit to use the shipping method's price.")
     customer_note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    allow_backorder = serializers.BooleanField(
+        required=False,
+        help_text="When stock is short: false refuses the order (409 insufficient_stock), true accepts it and "
+        "the short units wait for stock. Omitted: the shop's setting (OMS_ALLOW_BACKORDER).",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs.setdefault("currency", settings.OMS_DEFAULT_CURRENCY)
@@ -149,6 +154,11 @@ class LineOutput(serializers.Serializer):
     unit_price = money(read_only=True)
     quantity = serializers.IntegerField()
     line_total = money(read_only=True)
+    quantity_allocated = serializers.IntegerField(help_text="Units held in stock for this line.")
+    quantity_short = serializers.SerializerMethodField(help_text="Units still waiting for stock (backorder).")
+
+    def get_quantity_short(self, line: Any) -> int:
+        return int(line.quantity - line.quantity_allocated)
 
 
 class PaymentOutput(serializers.Serializer):
@@ -211,6 +221,13 @@ class OrderDetailOutput(OrderSummaryOutput):
     allowed_transitions = serializers.SerializerMethodField(
         help_text="The statuses this order can move to next (the action endpoints that can succeed now)."
     )
+
+    fully_allocated = serializers.SerializerMethodField(
+        help_text="Every unit of every line is held in stock; picking can start only then."
+    )
+
+    def get_fully_allocated(self, order: Order) -> bool:
+        return all(line.quantity_allocated >= line.quantity for line in order.lines.all())  # type: ignore[attr-defined]
 
     def get_allowed_transitions(self, order: Order) -> list[str]:
         return sorted(transitions.allowed_from(order.status))

@@ -17,7 +17,9 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from inventory.selectors import products_by_sku
+from inventory.models import Reservation
+from inventory.selectors import products_by_sku, stock_shortages
+from inventory.services.stock import DemandLine, reservations_prioritize, stock_release_order, stock_reserve_order
 from oms.common.actors import Actor
 from oms.common.errors import Conflict, InvalidInput
 from oms.common.services import idempotency_claim, idempotency_complete
@@ -78,6 +80,9 @@ class OrderDraft:
     billing_address: AddressData | None = None
     shipping_price: Decimal | None = None  # the channel's shipping charge; the method's price when None
     customer_note: str = ""
+    # Short stock: False refuses the order (409), True accepts it as a backorder,
+    # None follows OMS_ALLOW_BACKORDER.
+    allow_backorder: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,7 @@ class OrderCreateResult:
     # What a new placement wrote, so the caller can answer without reading it back.
     lines: list[OrderLine] = field(default_factory=list)
     events: list[OrderEvent] = field(default_factory=list)
+    reservations: list[Reservation] = field(default_factory=list)
 
 
 @dataclass
@@ -155,6 +161,8 @@ def _order_set_status(
             + (f"; from {from_status} it can become: {', '.join(allowed)}." if allowed else "; it is final."),
             extra={"number": order.number, "status": from_status, "requested": to_status, "allowed": allowed},
         )
+    if to_status == OrderStatus.PICKING:
+        _require_fully_allocated(order)
     now = timezone.now()
     order.status = to_status
     update_fields = ["status", "updated_at"]
@@ -166,6 +174,7 @@ def _order_set_status(
         setattr(order, name, value)
         update_fields.append(name)
     order.save(update_fields=update_fields)
+    _stock_follows_status(order, actor, note)
     _record_event(
         order=order,
         actor=actor,
@@ -175,6 +184,34 @@ def _order_set_status(
         note=note,
     )
     return order
+
+
+class OrderShortOfStock(Conflict):
+    code = OrderErrorCode.ORDER_SHORT_OF_STOCK
+
+
+def _require_fully_allocated(order: Order) -> None:
+    shortages = stock_shortages(order_number=order.number)
+    if shortages:
+        raise OrderShortOfStock(
+            f"Order {order.number} cannot be picked yet: stock is short for "
+            + ", ".join(f"{s.sku} ({s.quantity_short} of {s.quantity})" for s in shortages)
+            + ". It can be picked once the stock is received, or split off the lines that are in stock.",
+            extra={
+                "number": order.number,
+                "lines": [{"sku": s.sku, "quantity": s.quantity, "short": s.quantity_short} for s in shortages],
+            },
+        )
+
+
+def _stock_follows_status(order: Order, actor: Actor, note: str) -> None:
+    """Stock consequences of a status, in the same transaction (lock order: order, then
+    stock): a cancelled order frees its stock; a paid one queues its backorders by payment
+    time."""
+    if order.status == OrderStatus.CANCELLED:
+        stock_release_order(actor=actor, order_number=order.number, reason=note or "order cancelled")
+    elif order.status == OrderStatus.PAID and order.paid_at is not None:
+        reservations_prioritize(order_number=order.number, paid_at=order.paid_at)
 
 
 @transaction.atomic
@@ -332,6 +369,12 @@ def _order_create(*, actor: Actor, draft: OrderDraft, idempotency: IdempotencyDa
     for line in order_lines:
         line.order = order
     OrderLine.objects.bulk_create(order_lines)
+    reservations = stock_reserve_order(
+        actor=actor,
+        order_number=order.number,
+        lines=[DemandLine(line.pk, line.product_id, line.sku, line.quantity) for line in order_lines],
+        allow_backorder=settings.OMS_ALLOW_BACKORDER if draft.allow_backorder is None else draft.allow_backorder,
+    )
     created_event = _record_event(
         order=order,
         actor=actor,
@@ -343,7 +386,9 @@ def _order_create(*, actor: Actor, draft: OrderDraft, idempotency: IdempotencyDa
         idempotency_complete(
             owner=idempotency.owner, scope=IDEMPOTENCY_SCOPE, key=idempotency.key, resource_id=order.number
         )
-    return OrderCreateResult(order=order, created=True, lines=order_lines, events=[created_event])
+    return OrderCreateResult(
+        order=order, created=True, lines=order_lines, events=[created_event], reservations=reservations
+    )
 
 
 # --- payments -------------------------------------------------------------------------------

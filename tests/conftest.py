@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import ProductFactory, ShippingMethodFactory, make_api_client, make_staff
+from tests.factories import ProductFactory, ShippingMethodFactory, make_api_client, make_staff, stock_up
 
 
 def _unreachable() -> list[str]:
@@ -52,7 +52,10 @@ def shipping_method(db: Any):
 
 @pytest.fixture
 def product(db: Any):
-    return ProductFactory(sku="TSHIRT-RED-M", name="T-shirt red M", price="29.90", weight_grams=180)
+    """The contract's product, with 1000 units in stock."""
+    product = ProductFactory(sku="TSHIRT-RED-M", name="T-shirt red M", price="29.90", weight_grams=180)
+    stock_up(product.sku, 1000)
+    return product
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from inventory.models import Product
+from inventory.models import Location, Product, Warehouse
+from inventory.services.stock import ReceiptLine, stock_receive
 from oms.common.actors import Actor
 from oms.common.services import CreatedApiClient, api_client_create
 from orders import services
@@ -19,6 +20,7 @@ from orders.enums import OrderStatus
 from orders.models import Order, ShippingMethod
 
 _seq = itertools.count(1)
+SYSTEM = Actor.system("tests")
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -40,6 +42,15 @@ class ShippingMethodFactory(factory.django.DjangoModelFactory):
     code = "standard"
     name = "Standard delivery"
     price = Decimal("4.99")
+
+
+def stock_up(sku: str, quantity: int = 100, *, location: str = "A-01-1", warehouse: str = "MAIN") -> Location:
+    """Receives ``quantity`` units of ``sku`` into a bin (made if missing) through the service."""
+    wh, _ = Warehouse.objects.get_or_create(code=warehouse, defaults={"name": f"Warehouse {warehouse}"})
+    loc, _ = Location.objects.get_or_create(code=location, defaults={"warehouse": wh, "pick_sequence": 10})
+    product = ProductFactory(sku=sku)
+    stock_receive(actor=SYSTEM, reference="test stock", lines=[ReceiptLine(product, loc, quantity)])
+    return loc
 
 
 def make_staff(role: str | None, username: str | None = None) -> Any:
@@ -76,14 +87,13 @@ def order_payload(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-SYSTEM = Actor.system("tests")
-
-
 def make_order(status: str = OrderStatus.UNHANDLED, *, skus: tuple[str, ...] = ("TSHIRT-RED-M",), **kw: Any) -> Order:
     """An order placed through the service and walked to ``status`` through the services."""
     ShippingMethodFactory()
     for sku in skus:
         ProductFactory(sku=sku, price=Decimal("29.90"))
+        if kw.get("stocked", True):
+            stock_up(sku, 1)
     draft = services.OrderDraft(
         channel=kw.get("channel", "web"),
         external_reference=kw.get("external_reference", f"T-{next(_seq)}"),

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from inventory.apis import ProductViewSet
+from inventory.apis.products import ProductViewSet
 from inventory.models import Product
 from orders.apis import OrderViewSet
 from orders.enums import OrderStatus as S

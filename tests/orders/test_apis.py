@@ -21,7 +21,7 @@ from oms.common.models import IdempotencyKey
 from orders import transitions
 from orders.enums import OrderEventKind, OrderStatus
 from orders.models import Address, Order, OrderEvent, OrderLine, Payment
-from tests.factories import ProductFactory, make_api_client, make_order, order_payload
+from tests.factories import ProductFactory, make_api_client, make_order, order_payload, stock_up
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +125,15 @@ def test_order_lines_snapshot_the_catalogue_name_and_price(integrator, catalogue
 
     # Then the order keeps what was sold
     expected = [
-        {"sku": "TSHIRT-RED-M", "name": "T-shirt red M", "unit_price": "29.90", "quantity": 2, "line_total": "59.80"}
+        {
+            "sku": "TSHIRT-RED-M",
+            "name": "T-shirt red M",
+            "unit_price": "29.90",
+            "quantity": 2,
+            "line_total": "59.80",
+            "quantity_allocated": 2,
+            "quantity_short": 0,
+        }
     ]
     assert response.data["lines"] == expected
     detail = integrator.get(order_url(response.data["number"]))
@@ -180,6 +188,8 @@ def test_the_placement_answer_is_the_order_as_stored(integrator, catalogue) -> N
     # Given an order placed with a separate billing address and three lines
     ProductFactory(sku="CAP-BLACK", price=Decimal("19.50"))
     ProductFactory(sku="MUG-LOGO", price=Decimal("12.00"))
+    stock_up("CAP-BLACK", 5)
+    stock_up("MUG-LOGO", 5)
     body = order_payload(
         lines=[
             {"sku": "TSHIRT-RED-M", "quantity": 2},

@@ -15,7 +15,15 @@ from oms.common.errors import ApplicationError
 from orders import services
 from orders.enums import OrderEventKind, OrderStatus, PaymentMethod
 from orders.models import Order, OrderEvent, Payment
-from tests.factories import SYSTEM, ProductFactory, ShippingMethodFactory, make_api_client, make_order, order_payload
+from tests.factories import (
+    SYSTEM,
+    ProductFactory,
+    ShippingMethodFactory,
+    make_api_client,
+    make_order,
+    order_payload,
+    stock_up,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,6 +61,7 @@ def status_events(number: str) -> list[tuple[str, str]]:
 def test_ten_concurrent_retries_of_one_idempotency_key_make_one_order() -> None:
     ShippingMethodFactory()
     ProductFactory(sku="TSHIRT-RED-M", price=Decimal("29.90"))
+    stock_up("TSHIRT-RED-M", 10)
     key = make_api_client("webshop").raw_key
     body = order_payload()
 

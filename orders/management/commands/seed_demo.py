@@ -14,15 +14,16 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from inventory.models import Product
-from inventory.services import product_create
+from inventory.models import Location, Product, Warehouse
+from inventory.services.products import product_create
+from inventory.services.stock import ReceiptLine, stock_receive
 from oms.common import roles
 from oms.common.actors import Actor
 from oms.common.models import ApiClient
 from oms.common.services import api_client_create
 from orders import services
 from orders.demo import STEPS_TO, order_walk_to
-from orders.enums import SalesChannel
+from orders.enums import OrderStatus, SalesChannel
 from orders.models import Order, ShippingMethod
 
 DEMO_PASSWORD = "oms-demo"  # noqa: S105 (demo accounts, printed to the user)
@@ -85,6 +86,18 @@ class Command(BaseCommand):
         for sku, name, barcode, grams, price in PRODUCTS:
             if not Product.objects.filter(sku=sku).exists():
                 product_create(sku=sku, name=name, barcode=barcode, weight_grams=grams, price=Decimal(price))
+        warehouse, _ = Warehouse.objects.get_or_create(code="MAIN", defaults={"name": "Main warehouse"})
+        receipt = []
+        for index, (sku, *_rest) in enumerate(PRODUCTS):
+            location, _ = Location.objects.get_or_create(
+                code=f"A-{index // 4 + 1:02d}-{index % 4 + 1}",
+                defaults={"warehouse": warehouse, "pick_sequence": (index + 1) * 10},
+            )
+            # The last product is scarce, so some demo orders wait for stock (backorders).
+            receipt.append(
+                ReceiptLine(Product.objects.get(sku=sku), location, 4 if index == len(PRODUCTS) - 1 else 500)
+            )
+        stock_receive(actor=Actor.system("demo data"), reference="DEMO-RECEIPT-1", lines=receipt)
         for code, name, price in METHODS:
             ShippingMethod.objects.get_or_create(code=code, defaults={"name": name, "price": Decimal(price)})
 
@@ -111,7 +124,10 @@ class Command(BaseCommand):
         for i in range(count):
             email, name, street, city, postal, country = CUSTOMERS[i % len(CUSTOMERS)]
             address = services.AddressData(name=name, line1=street, city=city, postal_code=postal, country=country)
-            picked = rng.sample(skus, rng.randint(1, 3))
+            status = statuses[i % len(statuses)]
+            # Only orders that have not reached the warehouse may wait for the scarce product.
+            waiting_allowed = status in (OrderStatus.UNHANDLED, OrderStatus.PAID, OrderStatus.CANCELLED)
+            picked = rng.sample(skus if waiting_allowed else skus[:-1], rng.randint(1, 3))
             draft = services.OrderDraft(
                 channel=rng.choice(list(SalesChannel.values)),
                 external_reference=f"DEMO-{1000 + i}",
@@ -120,6 +136,7 @@ class Command(BaseCommand):
                 shipping_address=address,
                 lines=[services.LineData(sku=s, quantity=rng.randint(1, 3)) for s in picked],
                 shipping_method=rng.choice(METHODS)[0],
+                allow_backorder=True,
             )
             order = services.order_create(actor=actor, draft=draft).order
-            order_walk_to(order=order, status=statuses[i % len(statuses)], actor=actor)
+            order_walk_to(order=order, status=status, actor=actor)

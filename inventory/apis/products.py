@@ -8,8 +8,9 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inventory import selectors, services
+from inventory import selectors
 from inventory.models import SKU_PATTERN, Product
+from inventory.services import products as services
 from oms.common.api_errors import ErrorSerializer
 from oms.common.pagination import DefaultCursorPagination
 from oms.common.permissions import ActionPermission

@@ -1,0 +1,1 @@
+"""The inventory REST API, one module per resource."""

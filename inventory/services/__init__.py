@@ -1,0 +1,1 @@
+"""Use cases of inventory, one module per area: products, stock, counts, imports."""

@@ -1,0 +1,51 @@
+"""Low-stock alerts: one when a SKU's available stock in a warehouse falls below its reorder
+point, resolved when it is back; never one per order."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db.models import Q
+from django.utils import timezone
+
+from inventory.models import LowStockAlert, ReorderRule, StockLevel
+
+
+def check_reorder_points(stocks: Iterable[StockLevel]) -> list[LowStockAlert]:
+    """Raises or resolves alerts for the SKUs of ``stocks`` (locked rows holding current
+    counters, with their locations). Returns the alerts it raised."""
+    available: dict[tuple[int, int], int] = defaultdict(int)
+    for s in stocks:
+        available[(s.product_id, s.location.warehouse_id)] += s.available
+    if not available:
+        return []
+    products = {p for p, _ in available}
+    rules = {(r.product_id, r.warehouse_id): r for r in ReorderRule.objects.filter(product_id__in=products)}
+    if not rules:
+        return []
+    open_alerts = {
+        (a.product_id, a.warehouse_id): a
+        for a in LowStockAlert.objects.filter(product_id__in=products, resolved_at__isnull=True)
+    }
+    raised, resolve = [], []
+    for key, rule in rules.items():
+        units = available.get(key, 0)
+        alert = open_alerts.get(key)
+        if units < rule.reorder_point and alert is None:
+            raised.append(
+                LowStockAlert(
+                    product_id=key[0],
+                    warehouse_id=key[1],
+                    available=units,
+                    reorder_point=rule.reorder_point,
+                    reorder_quantity=rule.reorder_quantity,
+                )
+            )
+        elif units >= rule.reorder_point and alert is not None:
+            resolve.append(alert.pk)
+    if resolve:
+        LowStockAlert.objects.filter(Q(pk__in=resolve)).update(resolved_at=timezone.now())
+    if raised:
+        LowStockAlert.objects.bulk_create(raised)
+    return raised
