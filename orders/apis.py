@@ -149,6 +149,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "ship": "orders.ship_order",
         "execute": "orders.execute_order",
         "mark_returned": "orders.return_order",
+        "split": "orders.split_order",
     }
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
@@ -253,6 +254,30 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data.is_valid(raise_exception=True)
         services.order_cancel(actor=Actor.for_request(request), number=str(number), **data.validated_data)
         return Response(OrderDetailOutput(selectors.order_detail(number=str(number))).data)
+
+    @extend_schema(
+        summary="Split off the lines in stock",
+        description="For a paid order that waits for part of its stock: the allocated units go on as a new "
+        "order, paid and ready to pick, linked to this one (`split_from`, `split_orders`); the rest waits here. "
+        "Answers the new order.",
+        request=None,
+        responses={
+            201: OrderDetailOutput,
+            **AUTH_ERRORS,
+            **NOT_FOUND,
+            409: _err(
+                "The order is not paid (`transition_not_allowed`), or nothing or everything is in stock "
+                "(`nothing_to_split`). Nothing was changed."
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def split(self, request: Request, number: str | None = None) -> Response:
+        result = services.order_split(actor=Actor.for_request(request), number=str(number))
+        return Response(
+            OrderDetailOutput(selectors.order_detail(number=result.new_order.number)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     start_picking = _transition_action(
         "start_picking", "start-picking", services.order_start_picking,

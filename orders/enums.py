@@ -39,6 +39,7 @@ class OrderEventKind(models.TextChoices):
     CREATED = "created", "Order created"
     STATUS_CHANGED = "status_changed", "Status changed"
     PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
+    SPLIT = "split", "Order split"
 
 
 class OrderErrorCode(models.TextChoices):
@@ -50,3 +51,4 @@ class OrderErrorCode(models.TextChoices):
     UNKNOWN_SKU = "unknown_sku"
     UNKNOWN_SHIPPING_METHOD = "unknown_shipping_method"
     ORDER_SHORT_OF_STOCK = "order_short_of_stock"
+    NOTHING_TO_SPLIT = "nothing_to_split"

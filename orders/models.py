@@ -74,6 +74,14 @@ class Order(TimeStampedModel):
     amount_paid = money_field(default=Decimal("0.00"))
     customer_note = models.TextField(blank=True)
     cancel_reason = models.CharField(max_length=255, blank=True)
+    split_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="split_orders",
+        help_text="The order whose in-stock lines went on as this order.",
+    )
 
     paid_at = models.DateTimeField(null=True, blank=True)
     picking_at = models.DateTimeField(null=True, blank=True)
@@ -103,6 +111,7 @@ class Order(TimeStampedModel):
             ("ship_order", "Can mark an order shipped"),
             ("execute_order", "Can mark an order executed (delivered)"),
             ("return_order", "Can mark an order returned"),
+            ("split_order", "Can split off the in-stock lines of an order"),
         ]
 
     def __str__(self) -> str:

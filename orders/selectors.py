@@ -20,8 +20,9 @@ def order_list() -> QuerySet[Order]:
 def order_detail(*, number: str) -> Order:
     """One order with addresses, lines, payments and its timeline. Raises NotFound."""
     order = (
-        Order.objects.select_related("shipping_address", "billing_address")
+        Order.objects.select_related("shipping_address", "billing_address", "split_from")
         .prefetch_related(
+            Prefetch("split_orders", queryset=Order.objects.only("id", "number", "split_from_id").order_by("id")),
             "lines",
             "payments",
             Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id")),
@@ -58,6 +59,7 @@ def order_detail_of_new(
     the objects it was saved with, so nothing needs reading back (no query).
     """
     order._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        "split_orders": _as_prefetched(Order, []),
         "lines": _as_prefetched(OrderLine, lines),
         "payments": _as_prefetched(Payment, []),
         "events": _as_prefetched(OrderEvent, events),

@@ -222,9 +222,16 @@ class OrderDetailOutput(OrderSummaryOutput):
         help_text="The statuses this order can move to next (the action endpoints that can succeed now)."
     )
 
+    split_from = serializers.CharField(
+        source="split_from.number", allow_null=True, help_text="The order this one was split off from."
+    )
+    split_orders = serializers.SerializerMethodField(help_text="Orders split off from this one (their numbers).")
     fully_allocated = serializers.SerializerMethodField(
         help_text="Every unit of every line is held in stock; picking can start only then."
     )
+
+    def get_split_orders(self, order: Order) -> list[str]:
+        return [o.number for o in order.split_orders.all()]
 
     def get_fully_allocated(self, order: Order) -> bool:
         return all(line.quantity_allocated >= line.quantity for line in order.lines.all())  # type: ignore[attr-defined]

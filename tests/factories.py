@@ -104,6 +104,7 @@ def make_order(status: str = OrderStatus.UNHANDLED, *, skus: tuple[str, ...] = (
         ),
         lines=[services.LineData(sku=sku, quantity=1) for sku in skus],
         shipping_method="standard",
+        allow_backorder=kw.get("allow_backorder"),
     )
     order = services.order_create(actor=SYSTEM, draft=draft).order
     order_walk_to(order=order, status=status, actor=SYSTEM)

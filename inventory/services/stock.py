@@ -395,3 +395,47 @@ def stock_adjust(
     alerts.check_reorder_points(stocks)
     stock.refresh_from_db()
     return stock
+
+
+@dataclass(frozen=True)
+class SplitPart:
+    """Allocated units of one order line that move to a new order line."""
+
+    line_id: int
+    new_line_id: int
+    quantity: int
+
+
+@transaction.atomic
+def reservations_split(*, from_order: str, to_order: str, parts: list[SplitPart]) -> None:
+    """Moves allocated units of an order's lines to the lines of a new order (an order split).
+
+    Counters do not change: the same units stay held in the same bins, for the new order.
+    A line moved whole keeps its reservation; a partly allocated line leaves its short
+    units waiting under the old order. Raises InvalidInput when a part asks for more than
+    is allocated.
+    """
+    reservations = {r.line_id: r for r in Reservation.objects.filter(order_number=from_order)}
+    lock_stock_of_products(r.product_id for r in reservations.values())
+    for part in parts:
+        reservation = reservations.get(part.line_id)
+        if reservation is None or part.quantity != reservation.quantity_allocated or part.quantity <= 0:
+            raise InvalidInput(
+                "Only the allocated units of a line can be split off.",
+                fields={"lines": [f"Line {part.line_id} has no {part.quantity} allocated units to move."]},
+            )
+        if reservation.quantity == part.quantity:
+            Reservation.objects.filter(pk=reservation.pk).update(order_number=to_order, line_id=part.new_line_id)
+            continue
+        moved = Reservation.objects.create(
+            order_number=to_order,
+            line_id=part.new_line_id,
+            product_id=reservation.product_id,
+            quantity=part.quantity,
+            quantity_allocated=part.quantity,
+            priority_at=reservation.priority_at,
+        )
+        Allocation.objects.filter(reservation=reservation).update(reservation=moved)
+        Reservation.objects.filter(pk=reservation.pk).update(
+            quantity=F("quantity") - part.quantity, quantity_allocated=0
+        )

@@ -20,7 +20,7 @@ from inventory.apis.products import ProductViewSet
 from inventory.models import Product
 from orders.apis import OrderViewSet
 from orders.enums import OrderStatus as S
-from orders.models import Order, OrderEvent, Payment
+from orders.models import Order, OrderEvent, OrderLine, Payment
 from tests.factories import make_api_client, make_order, order_payload
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +39,7 @@ pack                F       A       F        F        A        A           F    
 ship                F       F       A        F        A        A           F        U
 execute             F       F       A        F        A        A           F        U
 return              F       F       F        A        A        A           F        U
+split               F       F       F        A        A        A           F        U
 product_list        A       A       A        A        A        A           F        U
 product_create      F       F       F        F        A        A           F        U
 product_retrieve    A       A       A        A        A        A           F        U
@@ -65,6 +66,7 @@ class Endpoint:
     # The viewset and action naming the permission it needs, to compare with the grants.
     view: type = OrderViewSet
     action: str = ""
+    make: Callable[[], Order] | None = None  # builds the order when a status alone is not enough
 
 
 def _order_action(action: str, status: str, body: Callable[[Order], dict[str, Any]] | None = None) -> Endpoint:
@@ -92,6 +94,16 @@ ENDPOINTS: dict[str, Endpoint] = {
     "ship": _order_action("ship", S.PACKED),
     "execute": _order_action("execute", S.SHIPPED),
     "return": _order_action("return", S.EXECUTED),
+    # A paid order with one line in stock and one waiting: the case a split is for.
+    "split": Endpoint(
+        "post",
+        lambda o: f"/api/v1/orders/{o.number}/split/",
+        lambda o: {},
+        S.PAID,
+        OrderViewSet,
+        "split",
+        make=lambda: make_order(S.PAID, skus=("TSHIRT-RED-M", "WAITING-1"), stocked=False, allow_backorder=True),
+    ),
     "product_list": Endpoint("get", lambda o: "/api/v1/products/", lambda o: None, view=ProductViewSet, action="list"),
     "product_create": Endpoint(
         "post",
@@ -128,6 +140,7 @@ def db_state() -> dict[str, Any]:
     return {
         "orders": list(Order.objects.order_by("pk").values_list("number", "status", "updated_at", "amount_paid")),
         "events": OrderEvent.objects.count(),
+        "lines": list(OrderLine.objects.order_by("pk").values_list("order_id", "quantity")),
         "payments": Payment.objects.count(),
         "products": list(Product.objects.order_by("pk").values_list("sku", "name", "price", "updated_at")),
     }
@@ -139,7 +152,7 @@ def test_each_role_may_call_exactly_the_endpoints_it_is_granted(
 ) -> None:
     # Given an order in the status where the call would succeed, and a caller with the role
     spec = ENDPOINTS[endpoint]
-    order = make_order(spec.status)
+    order = spec.make() if spec.make else make_order(spec.status)
     client = client_for(role, staff_client)
     before = db_state()
 
@@ -174,9 +187,10 @@ def test_the_table_agrees_with_the_role_grants() -> None:
     # Given what the data migrations grant to each role
     grants: dict[str, set[str]] = {}
     for app in ("orders", "inventory"):
-        migration = importlib.import_module(f"{app}.migrations.0002_roles")
-        for role, codenames in migration.GRANTS.items():
-            grants.setdefault(role, set()).update(f"{app}.{codename}" for codename in codenames)
+        for name in ("0002_roles", "0004_split_roles") if app == "orders" else ("0002_roles",):
+            migration = importlib.import_module(f"{app}.migrations.{name}")
+            for role, codenames in migration.GRANTS.items():
+                grants.setdefault(role, set()).update(f"{app}.{codename}" for codename in codenames)
 
     # Then each staff role and the integrator is allowed exactly what its grants say
     for (endpoint, role), mark in EXPECTED.items():
