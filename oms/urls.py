@@ -3,7 +3,17 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from inventory.apis.counts import CycleCountViewSet
+from inventory.apis.imports import StockImportView
 from inventory.apis.products import ProductViewSet
+from inventory.apis.reorder import LowStockAlertViewSet, ReorderRuleViewSet
+from inventory.apis.stock import (
+    StockAdjustmentViewSet,
+    StockLevelViewSet,
+    StockMovementViewSet,
+    StockReceiptViewSet,
+)
+from inventory.apis.warehouses import LocationViewSet, WarehouseViewSet
 from oms.common.health import healthz
 from orders.apis import OrderViewSet
 
@@ -11,8 +21,19 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("products", ProductViewSet, basename="product")
 router.register("orders", OrderViewSet, basename="order")
+router.register("warehouses", WarehouseViewSet, basename="warehouse")
+router.register("locations", LocationViewSet, basename="location")
+# Registered before "stock", so a fixed stock/... address always wins over /stock/{sku}/{location}/.
+router.register("stock/movements", StockMovementViewSet, basename="stock-movement")
+router.register("stock/receipts", StockReceiptViewSet, basename="stock-receipt")
+router.register("stock/adjustments", StockAdjustmentViewSet, basename="stock-adjustment")
+router.register("stock/alerts", LowStockAlertViewSet, basename="low-stock-alert")
+router.register("stock", StockLevelViewSet, basename="stock")
+router.register("reorder-rules", ReorderRuleViewSet, basename="reorder-rule")
+router.register("counts", CycleCountViewSet, basename="cycle-count")
 
 api_v1: list[URLPattern | URLResolver] = [
+    path("stock/import/", StockImportView.as_view(), name="stock-import"),
     path("", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-v1:schema"), name="docs"),

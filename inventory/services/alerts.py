@@ -12,15 +12,16 @@ from django.utils import timezone
 from inventory.models import LowStockAlert, ReorderRule, StockLevel
 
 
-def check_reorder_points(stocks: Iterable[StockLevel]) -> list[LowStockAlert]:
-    """Raises or resolves alerts for the SKUs of ``stocks`` (locked rows holding current
-    counters, with their locations). Returns the alerts it raised."""
+def check_reorder_points(product_ids: Iterable[int], stocks: Iterable[StockLevel]) -> list[LowStockAlert]:
+    """Raises or resolves alerts for the SKUs ``product_ids``, given all their stock rows
+    (locked, holding current counters, with their locations; a SKU with no row anywhere has
+    nothing available). Returns the alerts it raised."""
     available: dict[tuple[int, int], int] = defaultdict(int)
     for s in stocks:
         available[(s.product_id, s.location.warehouse_id)] += s.available
-    if not available:
+    products = set(product_ids)
+    if not products:
         return []
-    products = {p for p, _ in available}
     rules = {(r.product_id, r.warehouse_id): r for r in ReorderRule.objects.filter(product_id__in=products)}
     if not rules:
         return []

@@ -203,6 +203,7 @@ def stock_reserve_order(
     cannot be allocated waits as a backorder until stock is received.
     """
     stocks = lock_stock_of_products(line.product_id for line in lines)
+    available_before = {line.product_id: _available(_usable(stocks), line.product_id) for line in lines}
     reservations = Reservation.objects.bulk_create(
         [
             Reservation(
@@ -219,17 +220,16 @@ def stock_reserve_order(
     allocations = _allocate(reservations, stocks, ledger, by_order=True)
     short = [(line, r) for line, r in zip(lines, reservations, strict=True) if r.quantity_short]
     if short and not allow_backorder:
-        usable = _usable(stocks)
         raise StockShort(
             "Not enough stock for: "
             + "; ".join(
-                f"{line.sku} (ordered {line.quantity}, available {_available(usable, line.product_id)})"
+                f"{line.sku} (ordered {line.quantity}, available {available_before[line.product_id]})"
                 for line, _r in short
             )
             + ". Order less, or send allow_backorder true to accept the order and wait for stock.",
             extra={
                 "lines": [
-                    {"sku": line.sku, "requested": line.quantity, "available": _available(usable, line.product_id)}
+                    {"sku": line.sku, "requested": line.quantity, "available": available_before[line.product_id]}
                     for line, _r in short
                 ]
             },
@@ -237,7 +237,7 @@ def stock_reserve_order(
     ledger.flush()
     _save_allocations(allocations)
     Reservation.objects.bulk_update([r for r in reservations if r.quantity_allocated], ["quantity_allocated"])
-    alerts.check_reorder_points(stocks)
+    alerts.check_reorder_points([line.product_id for line in lines], stocks)
     return reservations
 
 
@@ -261,7 +261,9 @@ def stock_release_order(*, actor: Actor, order_number: str, reason: str) -> int:
         released += allocation.quantity
     ledger.flush()
     Reservation.objects.filter(order_number=order_number).delete()  # allocations cascade
-    alerts.check_reorder_points(stocks)
+    # The freed units go to orders waiting for them, by payment time.
+    _allocate_waiting(stocks, _Ledger(actor))
+    alerts.check_reorder_points({r.product_id for r in reservations}, stocks)
     return released
 
 
@@ -317,7 +319,7 @@ def stock_receive(*, actor: Actor, reference: str, lines: list[ReceiptLine]) -> 
     receipt_rows = list(ledger.rows)
     ledger.flush()
     _allocate_waiting(stocks, ledger)
-    alerts.check_reorder_points(stocks)
+    alerts.check_reorder_points({line.product.pk for line in lines}, stocks)
     return receipt_rows
 
 
@@ -392,7 +394,7 @@ def stock_adjust(
     ledger.flush()
     if change > 0:
         _allocate_waiting(stocks, ledger)
-    alerts.check_reorder_points(stocks)
+    alerts.check_reorder_points([product.pk], stocks)
     stock.refresh_from_db()
     return stock
 
