@@ -72,3 +72,15 @@ def test_creating_an_api_client_in_the_admin_shows_its_key_once(admin_client_log
     client = ApiClient.objects.get(name="erp")
     assert f"oms_{client.key_prefix}_" in response.text
     assert client.user.groups.filter(name="integrator").exists()
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["warehouse", "location", "reorderrule", "stocklevel", "stockmovement", "lowstockalert", "cyclecount"],
+)
+def test_the_inventory_admin_pages_render(admin_client_logged_in, page) -> None:
+    make_order(OrderStatus.PAID)
+
+    response = admin_client_logged_in.get(f"/admin/inventory/{page}/")
+
+    assert response.status_code == 200
