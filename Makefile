@@ -27,6 +27,7 @@ run: venv ## Migrate, load demo data once, and serve on http://127.0.0.1:8000 wi
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	echo; \
 	echo "OMS is starting on http://$(HOST):$(PORT)/  (worker log: var/worker.log)"; \
+	echo "  Staff:       http://$(HOST):$(PORT)/staff/"; \
 	echo "  Admin:       http://$(HOST):$(PORT)/admin/"; \
 	echo "  API docs:    http://$(HOST):$(PORT)/api/v1/docs/"; \
 	echo "  API schema:  http://$(HOST):$(PORT)/api/v1/schema/"; \

@@ -169,7 +169,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "staff-login"
+LOGIN_REDIRECT_URL = "staff-home"
+LOGOUT_REDIRECT_URL = "staff-login"
 
 # --- Security --------------------------------------------------------------------------------
 # Behind a TLS-terminating proxy, set OMS_BEHIND_HTTPS_PROXY=true: Django then trusts the
@@ -208,6 +210,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # vendored front-end packages: static/vendor/VERSIONS.md
 STATIC_ROOT = Path(os.environ.get("OMS_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -18,3 +18,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast log
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# The live server answers each request in a new thread; a persistent connection there would
+# outlive the thread and keep the test database busy when the run drops it.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -42,6 +42,7 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("staff/", include("oms.common.staff_urls")),
     path("api/v1/", include((api_v1, "api-v1"))),
 ]
 

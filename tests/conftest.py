@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -9,6 +10,27 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.factories import ProductFactory, ShippingMethodFactory, make_api_client, make_staff, stock_up
+
+# Browser tests use the page and the ORM in one thread; Playwright's sync API runs an event
+# loop there, which Django would otherwise take for async code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+CHROMIUM = os.environ.get("OMS_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Debian's chromium, never a downloaded browser, with nothing calling out to the network."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Browser tests need Chromium at {CHROMIUM}: apt-get install chromium (or set OMS_TEST_CHROMIUM).")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
 def _unreachable() -> list[str]:
@@ -43,6 +65,38 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     problems = _unreachable()
     if problems:
         pytest.exit("The tests run on real services, and some are missing:\n- " + "\n- ".join(problems), returncode=3)
+
+
+ROLE_MIGRATIONS = [
+    ("orders", "0002_roles"),
+    ("orders", "0004_split_roles"),
+    ("inventory", "0002_roles"),
+    ("inventory", "0005_stock_roles"),
+]
+
+
+def restore_roles() -> None:
+    """Re-creates the role groups that the data migrations made (a flush empties them)."""
+    from django.apps import apps
+
+    from oms.common import roles
+
+    for app, name in ROLE_MIGRATIONS:
+        migration = importlib.import_module(f"{app}.migrations.{name}")
+        roles.grant_permissions(apps, app, migration.GRANTS)
+
+
+@pytest.fixture(autouse=True)
+def _roles_exist(django_db_setup: Any, django_db_blocker: Any) -> None:
+    """Transactional tests (threads, live server) end with a flush of every table, which
+    leaves the next test without the roles the migrations created: put them back first."""
+    from django.contrib.auth.models import Group
+
+    from oms.common import roles
+
+    with django_db_blocker.unblock():
+        if not Group.objects.filter(name=roles.INTEGRATOR).exists():
+            restore_roles()
 
 
 @pytest.fixture

@@ -147,7 +147,7 @@ def test_reconciling_costs_the_same_few_queries_however_many_rows_there_are(db: 
     assert all(q["sql"].lstrip().upper().startswith(("SELECT", "WITH", "SAVEPOINT", "RELEASE")) for q in large)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_command_exits_non_zero_on_drift() -> None:
     stock_up("MUG", 4)
     db = connection.settings_dict

@@ -26,7 +26,7 @@ from orders.models import Order
 from tests.factories import SYSTEM, ProductFactory, ShippingMethodFactory
 from tests.orders.test_concurrency import run_together
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 _refs = itertools.count(1)
 

@@ -25,7 +25,7 @@ from tests.factories import (
     stock_up,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_together(*calls: Callable[[], Any]) -> list[Any]:
