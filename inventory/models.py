@@ -144,7 +144,9 @@ class Reservation(models.Model):
     line_id = models.BigIntegerField(unique=True)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
+    # Units secured for the line: still held in bins (its allocations) or already picked.
     quantity_allocated = models.PositiveIntegerField(default=0)
+    quantity_picked = models.PositiveIntegerField(default=0)
     # Backorders are served first come, first served by payment time; unpaid ones after.
     priority_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -154,6 +156,10 @@ class Reservation(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(quantity_allocated__lte=models.F("quantity")), name="reservation_within_quantity"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity_picked__lte=models.F("quantity_allocated")),
+                name="reservation_picked_within_allocated",
             ),
         ]
         indexes = [
