@@ -86,6 +86,20 @@ def restore_roles() -> None:
         roles.grant_permissions(apps, app, migration.GRANTS)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_session_left_on_the_test_database(django_db_setup: Any, django_db_blocker: Any):
+    """The live server's request threads may still hold a connection when the run ends; end
+    them before the test database is dropped, so the drop does not fail."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _roles_exist(django_db_setup: Any, django_db_blocker: Any) -> None:
     """Transactional tests (threads, live server) end with a flush of every table, which
