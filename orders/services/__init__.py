@@ -1,0 +1,57 @@
+"""Every write to orders, one use case per function and one transaction each:
+``placement`` (placing orders), ``payments``, ``lifecycle`` (the status moves and their one
+writer), ``split``. Callers import from here."""
+
+from orders.services.lifecycle import (
+    EXPIRY_REASON,
+    OrderShortOfStock,
+    TransitionNotAllowed,
+    order_abort_picking,
+    order_cancel,
+    order_mark_executed,
+    order_mark_packed,
+    order_mark_returned,
+    order_mark_shipped,
+    order_start_picking,
+    orders_expire_unpaid,
+)
+from orders.services.payments import PaymentResult, payment_record
+from orders.services.placement import (
+    IDEMPOTENCY_SCOPE,
+    AddressData,
+    CustomerData,
+    IdempotencyData,
+    LineData,
+    OrderCreateResult,
+    OrderDraft,
+    format_order_number,
+    order_create,
+)
+from orders.services.split import SplitResult, order_split
+
+__all__ = [
+    "EXPIRY_REASON",
+    "IDEMPOTENCY_SCOPE",
+    "AddressData",
+    "CustomerData",
+    "IdempotencyData",
+    "LineData",
+    "OrderCreateResult",
+    "OrderDraft",
+    "OrderShortOfStock",
+    "PaymentResult",
+    "SplitResult",
+    "TransitionNotAllowed",
+    "format_order_number",
+    "order_abort_picking",
+    "order_cancel",
+    "order_create",
+    "order_mark_executed",
+    "order_mark_packed",
+    "order_mark_returned",
+    "order_mark_shipped",
+    "order_split",
+    "order_start_picking",
+    "orders_expire_unpaid",
+    "payment_record",
+]
