@@ -267,8 +267,21 @@ def stock_release_order(*, actor: Actor, order_number: str, reason: str) -> int:
     return released
 
 
+@transaction.atomic
 def reservations_prioritize(*, order_number: str, paid_at: datetime) -> None:
-    """Backorders are served by payment time: stamp it on the order's reservations."""
+    """Backorders are served by payment time: stamp it on the order's reservations.
+
+    Takes the stock locks of the order's SKUs first, like every writer of reservations, so a
+    payment cannot deadlock with a receipt or cancellation serving the same reservations.
+    """
+    product_ids = set(
+        Reservation.objects.filter(order_number=order_number, priority_at__isnull=True).values_list(
+            "product_id", flat=True
+        )
+    )
+    if not product_ids:
+        return
+    lock_stock_of_products(product_ids)
     Reservation.objects.filter(order_number=order_number, priority_at__isnull=True).update(priority_at=paid_at)
 
 

@@ -166,3 +166,35 @@ def test_a_mix_of_receipts_orders_cancellations_and_adjustments_leaves_counters_
     assert statuses == Counter({(OrderStatus.CANCELLED,): 6})
     assert not Reservation.objects.filter(order_number__in=[o.number for o in to_cancel + to_expire]).exists()
     assert Order.objects.filter(pk__in=[o.pk for o in to_pay], status=OrderStatus.PAID).count() == 3
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_payments_of_backorders_racing_receipts_and_cancellations_never_deadlock() -> None:
+    # Given backorders for two SKUs, some to be paid and some cancelled while stock arrives
+    a, b = bin_at("A-01"), bin_at("B-01")
+    receive(("MUG", a, 1), ("CAP", b, 1))
+    to_pay = [place(("MUG", 2), ("CAP", 2), allow_backorder=True).order for _ in range(8)]
+    to_cancel = [place(("CAP", 1), ("MUG", 1), allow_backorder=True).order for _ in range(4)]
+    calls: list[Callable[[], Any]] = [
+        *(
+            functools.partial(
+                services.payment_record,
+                actor=SYSTEM,
+                number=o.number,
+                amount=o.total,
+                method=PaymentMethod.CARD,
+                reference=f"bo-{o.pk}",
+            )
+            for o in to_pay
+        ),
+        *(functools.partial(services.order_cancel, actor=SYSTEM, number=o.number, reason="race") for o in to_cancel),
+        *(functools.partial(receive, ("MUG", a, 2), ("CAP", b, 2)) for _ in range(3)),
+        *(functools.partial(receive, ("CAP", b, 1), ("MUG", a, 1)) for _ in range(3)),
+    ]
+
+    results = run_together(*calls)
+
+    # Then every call succeeded (no deadlock) and the counters still equal the ledger
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert stock_reconcile().ok
+    assert Order.objects.filter(pk__in=[o.pk for o in to_pay], status=OrderStatus.PAID).count() == 8
