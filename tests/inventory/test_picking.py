@@ -6,8 +6,8 @@ import pytest
 
 from inventory.models import Location, MovementKind, Reservation, StockLevel, StockMovement
 from inventory.selectors import stock_shortages
+from inventory.services.picking import NotHeldHere, stock_pick, stock_short_pick
 from inventory.services.reconcile import stock_reconcile
-from inventory.services.stock import NotHeldHere, stock_pick, stock_short_pick
 from oms.common.errors import InvalidInput
 from orders.enums import OrderStatus
 from orders.models import Order, OrderLine
