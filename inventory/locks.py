@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from inventory.models import StockLevel
+from inventory.models import CycleCount, StockLevel
+from oms.common.errors import NotFound
 
 
 def lock_stock_of_products(product_ids: Iterable[int]) -> list[StockLevel]:
@@ -23,3 +24,11 @@ def lock_stock_of_products(product_ids: Iterable[int]) -> list[StockLevel]:
         .filter(product_id__in=ids)
         .order_by("id")
     )
+
+
+def lock_count(reference: str) -> CycleCount:
+    """Locks a cycle count (taken before any stock lock). Raises NotFound."""
+    try:
+        return CycleCount.objects.select_for_update(no_key=True).get(reference=reference)
+    except CycleCount.DoesNotExist:
+        raise NotFound(f"No cycle count {reference}.", code="count_not_found") from None

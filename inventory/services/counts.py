@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from inventory.locks import lock_count as _lock_count
 from inventory.models import (
     AdjustmentReason,
     CountStatus,
@@ -30,18 +31,11 @@ from inventory.models import (
 from inventory.services.stock import stock_adjust
 from inventory.transitions import COUNT_TRANSITIONS
 from oms.common.actors import Actor
-from oms.common.errors import Conflict, InvalidInput, NotFound
+from oms.common.errors import Conflict, InvalidInput
 
 
 class CountTransitionNotAllowed(Conflict):
     code = "count_transition_not_allowed"
-
-
-def _lock_count(reference: str) -> CycleCount:
-    try:
-        return CycleCount.objects.select_for_update(no_key=True).get(reference=reference)
-    except CycleCount.DoesNotExist:
-        raise NotFound(f"No cycle count {reference}.", code="count_not_found") from None
 
 
 def _count_set_status(count: CycleCount, to_status: str, actor: Actor) -> CycleCount:
