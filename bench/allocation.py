@@ -22,7 +22,6 @@ Figures and their reading: ``docs/performance.md`` ("Allocation").
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import math
 import os
@@ -40,14 +39,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
-from psycopg2 import sql
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/oms_bench_alloc"
+from benchlib import (  # noqa: E402  (bench/ is the script's own folder)
+    code_version,
+    cpu_model,
+    database_url,
+    dsn_for,
+    machine_busy_share,
+    machine_ticks,
+    python_speed_ms,
+    raw_allocate,
+    recreate_database,
+)
+
+DEFAULT_DB_NAME = "oms_bench_alloc"
+DEFAULT_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DEFAULT_DB_NAME}"
 
 # Every order has these three lines: (SKU, units).
 LINES = (("ALLOC-TEE", 1), ("ALLOC-MUG", 2), ("ALLOC-CAP", 1))
@@ -99,16 +108,6 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 def own_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def machine_ticks() -> tuple[int, int] | None:
-    """(busy, total) ticks summed over all cores since boot, from /proc/stat."""
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    except (OSError, ValueError, IndexError):
-        return None
-    total = sum(values[:8])
-    return total - values[3] - (values[4] if len(values) > 4 else 0), total  # minus idle and iowait
 
 
 def backend_ticks(db_name: str) -> dict[int, int] | None:
@@ -219,29 +218,6 @@ class ServiceWorker(Worker):
 
 # --- the same writes in raw SQL -------------------------------------------------------------
 
-SQL_LOCK = (
-    "SELECT s.id, s.product_id, s.location_id, s.on_hand, s.allocated, l.pick_sequence, l.code "
-    "FROM inventory_stocklevel s "
-    "JOIN inventory_location l ON l.id = s.location_id "
-    "JOIN inventory_warehouse w ON w.id = l.warehouse_id "
-    "WHERE s.product_id IN %s AND l.is_active AND w.is_active "
-    "ORDER BY s.id FOR NO KEY UPDATE OF s"
-)
-SQL_RESERVATIONS = (
-    "INSERT INTO inventory_reservation "
-    "(order_number, line_id, product_id, quantity, quantity_allocated, priority_at, created_at) "
-    "VALUES {} RETURNING id"
-)
-SQL_COUNTER = "UPDATE inventory_stocklevel SET on_hand = on_hand + %s, allocated = allocated + %s WHERE id = %s"
-SQL_MOVEMENTS = (
-    "INSERT INTO inventory_stockmovement (product_id, location_id, kind, on_hand_delta, allocated_delta, "
-    "reason, note, order_number, reference, actor_kind, actor_label, created_at) VALUES {}"
-)
-SQL_ALLOCATIONS = "INSERT INTO inventory_allocation (reservation_id, stock_id, quantity, created_at) VALUES {}"
-SQL_RESERVED = (
-    "UPDATE inventory_reservation r SET quantity_allocated = v.quantity "
-    "FROM (VALUES {}) AS v(id, quantity) WHERE r.id = v.id"
-)
 # (statements, what): the raw transaction, step by step.
 RAW_STEPS = [
     (1, "BEGIN"),
@@ -268,49 +244,15 @@ class RawWorker(Worker):
         now = datetime.now(UTC)
         try:
             with self.conn.cursor() as cur:
-                cur.execute(SQL_LOCK, [self.product_ids])
-                stocks = [list(row) for row in cur.fetchall()]
-                stocks.sort(key=lambda s: (s[5], s[6]))  # pick sequence, bin code
-                lines = [
-                    (self.run.line_id(index, i), product_id, units)
-                    for i, (product_id, _, units) in enumerate(self.run.products)
-                ]
-                values = sql.SQL(", ").join(sql.SQL("(%s, %s, %s, %s, 0, NULL, %s)") for _ in lines)
-                cur.execute(
-                    sql.SQL(SQL_RESERVATIONS).format(values),
-                    [v for line_id, pid, units in lines for v in (number, line_id, pid, units, now)],
-                )
-                reservation_ids = [row[0] for row in cur.fetchall()]
-                taken: list[tuple[int, list[Any], int]] = []  # (reservation id, stock row, units)
-                for reservation_id, (_, product_id, units) in zip(reservation_ids, lines, strict=True):
-                    need = units
-                    for stock in stocks:
-                        if stock[1] != product_id or need == 0:
-                            continue
-                        take = min(stock[3] - stock[4], need)
-                        if take > 0:
-                            stock[4] += take
-                            need -= take
-                            taken.append((reservation_id, stock, take))
-                    if need:
-                        raise RuntimeError(f"short of stock for product {product_id}")
-                for _, stock, units in taken:
-                    cur.execute(SQL_COUNTER, [0, units, stock[0]])
-                cur.execute(
-                    sql.SQL(SQL_MOVEMENTS).format(
-                        sql.SQL(", ").join(
-                            sql.SQL("(%s, %s, 'allocation', 0, %s, '', '', %s, '', 'system', %s, %s)") for _ in taken
-                        )
-                    ),
-                    [v for _, s, units in taken for v in (s[1], s[2], units, number, ACTOR_LABEL, now)],
-                )
-                cur.execute(
-                    sql.SQL(SQL_ALLOCATIONS).format(sql.SQL(", ").join(sql.SQL("(%s, %s, %s, %s)") for _ in taken)),
-                    [v for reservation_id, s, units in taken for v in (reservation_id, s[0], units, now)],
-                )
-                cur.execute(
-                    sql.SQL(SQL_RESERVED).format(sql.SQL(", ").join(sql.SQL("(%s, %s)") for _ in taken)),
-                    [v for reservation_id, _, units in taken for v in (reservation_id, units)],
+                raw_allocate(
+                    cur,
+                    number=number,
+                    lines=[
+                        (self.run.line_id(index, i), product_id, units)
+                        for i, (product_id, _, units) in enumerate(self.run.products)
+                    ],
+                    actor_label=ACTOR_LABEL,
+                    now=now,
                 )
             self.conn.commit()
         except Exception:
@@ -322,42 +264,6 @@ class RawWorker(Worker):
 
 
 # --- database -------------------------------------------------------------------------------
-
-
-def database_url(base: str, name: str | None) -> tuple[str, str]:
-    parts = urlsplit(base)
-    db_name = name or parts.path.lstrip("/") or "oms_bench_alloc"
-    return urlunsplit(parts._replace(path=f"/{db_name}")), db_name
-
-
-def dsn_for(url: str, dbname: str | None = None) -> str:
-    parts = urlsplit(url)
-    params = {
-        "host": parts.hostname or "127.0.0.1",
-        "port": str(parts.port or 5432),
-        "user": parts.username or "postgres",
-        "dbname": dbname or parts.path.lstrip("/"),
-    }
-    if parts.password:
-        params["password"] = parts.password
-    return " ".join(f"{k}={v}" for k, v in params.items())
-
-
-def recreate_database(url: str, name: str) -> str:
-    """Drops and creates the benchmark database; returns the server's version and commit mode."""
-    conn = psycopg2.connect(dsn_for(url, "postgres"))
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            cur.execute("SHOW server_version")
-            version = cur.fetchone()[0]
-            cur.execute("SHOW synchronous_commit")
-            sync_commit = cur.fetchone()[0]
-    finally:
-        conn.close()
-    return f"{version} (synchronous_commit={sync_commit})"
 
 
 def migrate(env: dict[str, str]) -> None:
@@ -514,45 +420,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def machine_busy_share(seconds: float = 1.0) -> float | None:
-    """Share of all cores busy over ``seconds``, or None off Linux."""
-    before = machine_ticks()
-    time.sleep(seconds)
-    after = machine_ticks()
-    if before is None or after is None or after[1] <= before[1]:
-        return None
-    return (after[0] - before[0]) / (after[1] - before[1])
-
-
-def python_speed_ms() -> float:
-    """A yardstick for comparing machines: best of 5 timings of sum(range(10**6))."""
-    timings = []
-    for _ in range(5):
-        began = time.perf_counter()
-        sum(range(10**6))
-        timings.append(time.perf_counter() - began)
-    return min(timings) * 1000
-
-
-def code_version() -> str:
-    with contextlib.suppress(OSError):
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
-        )
-        if commit.returncode == 0:
-            return commit.stdout.strip() + (" with uncommitted changes" if status.stdout.strip() else "")
-    return "unknown"
-
-
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.machine()
-
-
 def statement_shape(statement: str) -> str:
     shape = re.sub(r"\s+", " ", statement).strip()
     return shape if len(shape) <= 140 else shape[:137] + "..."
@@ -590,7 +457,9 @@ def print_results(results: list[Result]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    url, db_name = database_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL), args.db_name)
+    url, db_name = database_url(
+        os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL), args.db_name, DEFAULT_DB_NAME
+    )
     if "bench" not in db_name:
         raise SystemExit(f"Refusing to drop database {db_name!r}: its name must contain 'bench'.")
     env = {

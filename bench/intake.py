@@ -47,17 +47,28 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import psycopg2.extensions
 import requests
-from psycopg2 import sql
 from psycopg2.extras import Json
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/oms_bench"
+from benchlib import (  # noqa: E402  (bench/ is the script's own folder)
+    code_version,
+    cpu_model,
+    database_url,
+    dsn_for,
+    machine_busy_share,
+    machine_ticks,
+    python_speed_ms,
+    raw_allocate,
+    recreate_database,
+)
+
+DEFAULT_DB_NAME = "oms_bench"
+DEFAULT_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DEFAULT_DB_NAME}"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 ORDERS_URL_PATH = "/api/v1/orders/"
 
@@ -165,17 +176,6 @@ def _proc_cmdline(pid: str) -> str:
         return ""
 
 
-def _machine_ticks() -> tuple[int, int] | None:
-    """(busy, total) ticks summed over all cores since boot."""
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    except (OSError, ValueError, IndexError):
-        return None
-    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    total = sum(values[:8])
-    return total - idle, total
-
-
 Snapshot = tuple[dict[str, dict[int, int]], tuple[int, int] | None]
 
 
@@ -210,7 +210,7 @@ class CpuProbe:
         return roles
 
     def snapshot(self) -> Snapshot:
-        return self._ticks_by_role(), _machine_ticks()
+        return self._ticks_by_role(), machine_ticks()
 
     def since(self, start: Snapshot) -> CpuUse:
         if not self.available:
@@ -363,6 +363,10 @@ RAW_TRANSACTION_STEPS = [
     "SELECT nextval(order id sequence)                       (_next_order_id)",
     "INSERT order                                            (order.save)",
     "INSERT 3 lines in one statement RETURNING id            (OrderLine bulk_create)",
+    "SELECT the SKUs' stock rows ORDER BY id FOR NO KEY UPDATE (stock_reserve_order)",
+    "INSERT 3 reservations; UPDATE counters (one per bin); INSERT ledger rows; INSERT allocations;"
+    " UPDATE reservations                                   (allocation)",
+    "SELECT reorder rules of the SKUs                        (check_reorder_points)",
     "INSERT order event RETURNING id                         (_record_event)",
     "UPDATE idempotency key SET resource_id                  (idempotency_complete)",
     "COMMIT",
@@ -401,6 +405,9 @@ SQL_ORDER = (
     "VALUES (%s, %s, %s, %s, %s, %s, 'unhandled', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, '', '')"
 )
 SQL_LINES = "INSERT INTO orders_orderline (order_id, position, product_id, sku, name, unit_price, quantity) VALUES "
+SQL_REORDER_RULES = (
+    "SELECT id, product_id, warehouse_id, reorder_point FROM inventory_reorderrule WHERE product_id IN %s"
+)
 SQL_EVENT = (
     "INSERT INTO orders_orderevent (order_id, kind, from_status, to_status, note, data, actor_kind, actor_label, "
     "actor_user_id, actor_api_client_id, created_at) "
@@ -536,6 +543,16 @@ class RawWorker:
             SQL_LINES + values + " RETURNING id",
             [value for line in lines for value in (order_id, *line)],
         )
+        line_ids = [row[0] for row in cur.fetchall()]
+        # stock_reserve_order: lock, reserve, allocate, ledger; then the reorder-rule check.
+        raw_allocate(
+            cur,
+            number=number,
+            lines=[(line_id, line[1], line[5]) for line_id, line in zip(line_ids, lines, strict=True)],
+            actor_label=ctx.actor_label,
+            now=now,
+        )
+        cur.execute(SQL_REORDER_RULES, [tuple(sorted({line[1] for line in lines}))])
         cur.fetchall()
         event_data = {"channel": body["channel"], "external_reference": reference, "total": str(total)}
         cur.execute(SQL_EVENT, [order_id, Json(event_data), ctx.actor_label, ctx.user_id, ctx.api_client_id, now])
@@ -547,43 +564,6 @@ class RawWorker:
 
 
 # --- database and processes -----------------------------------------------------------------
-
-
-def database_url(base: str, name: str | None) -> tuple[str, str]:
-    """The benchmark database URL (with ``name`` replacing the path when given) and its name."""
-    parts = urlsplit(base)
-    db_name = name or parts.path.lstrip("/") or "oms_bench"
-    return urlunsplit(parts._replace(path=f"/{db_name}")), db_name
-
-
-def dsn_for(url: str, dbname: str | None = None) -> str:
-    parts = urlsplit(url)
-    params = {
-        "host": parts.hostname or "127.0.0.1",
-        "port": str(parts.port or 5432),
-        "user": parts.username or "postgres",
-        "dbname": dbname or parts.path.lstrip("/"),
-    }
-    if parts.password:
-        params["password"] = parts.password
-    return " ".join(f"{k}={v}" for k, v in params.items())
-
-
-def recreate_database(url: str, name: str) -> str:
-    """Drops and creates the benchmark database; returns the server's version string."""
-    conn = psycopg2.connect(dsn_for(url, "postgres"))
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            cur.execute("SHOW server_version")
-            version = cur.fetchone()[0]
-            cur.execute("SHOW synchronous_commit")
-            sync_commit = cur.fetchone()[0]
-    finally:
-        conn.close()
-    return f"{version} (synchronous_commit={sync_commit})"
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -675,11 +655,20 @@ def setup_django(env: dict[str, str]) -> None:
 
 
 def seed_catalogue() -> None:
+    """The products, each with plenty of stock in its own bin, and the shipping method."""
+    from inventory.models import Location, Warehouse
     from inventory.services.products import product_create
+    from inventory.services.stock import ReceiptLine, stock_receive
+    from oms.common.actors import Actor
     from orders.models import ShippingMethod
 
-    for sku, name, price, _ in PRODUCTS:
-        product_create(sku=sku, name=name, price=price)
+    warehouse = Warehouse.objects.create(code="BENCH", name="Benchmark warehouse")
+    receipt = []
+    for index, (sku, name, price, _) in enumerate(PRODUCTS):
+        product = product_create(sku=sku, name=name, price=price)
+        location = Location.objects.create(warehouse=warehouse, code=f"B-{index:02d}", pick_sequence=index)
+        receipt.append(ReceiptLine(product, location, 10_000_000))
+    stock_receive(actor=Actor.system("bench"), reference="BENCH-STOCK", lines=receipt)
     ShippingMethod.objects.create(code=SHIPPING_CODE, name="Standard delivery", price=SHIPPING_PRICE)
 
 
@@ -1066,47 +1055,6 @@ class Run:
         self.expected[f"{self.run_id}-{tag}-"] += warmed + result.ok
 
 
-def machine_busy_share(seconds: float = 1.0) -> float | None:
-    before = _machine_ticks()
-    time.sleep(seconds)
-    after = _machine_ticks()
-    if before is None or after is None or after[1] <= before[1]:
-        return None
-    return (after[0] - before[0]) / (after[1] - before[1])
-
-
-def code_version() -> str:
-    """The commit the code was measured at, and whether tracked files had changes."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
-        )
-    except OSError:
-        return "unknown (no git)"
-    if commit.returncode != 0:
-        return "unknown (not a git work tree)"
-    return commit.stdout.strip() + (" with uncommitted changes" if status.stdout.strip() else "")
-
-
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.machine()
-
-
-def python_speed_ms() -> float:
-    """A yardstick for comparing machines: best of 5 timings of sum(range(10**6))."""
-    timings = []
-    for _ in range(5):
-        began = time.perf_counter()
-        sum(range(10**6))
-        timings.append(time.perf_counter() - began)
-    return min(timings) * 1000
-
-
 def print_header(run: Run, pg_version: str) -> None:
     args = run.args
     print("Order intake benchmark")
@@ -1152,7 +1100,9 @@ def print_footer(run: Run, profile_text: str, gunicorn_errors: list[str], log_pa
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    url, db_name = database_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL), args.db_name)
+    url, db_name = database_url(
+        os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL), args.db_name, DEFAULT_DB_NAME
+    )
     if "bench" not in db_name:
         raise SystemExit(f"Refusing to drop database {db_name!r}: its name must contain 'bench'.")
     env = {

@@ -1,0 +1,180 @@
+"""Pieces both benchmarks use: the benchmark database, and facts about the machine."""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+from psycopg2 import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url(base: str, name: str | None, default_name: str) -> tuple[str, str]:
+    """The benchmark database URL (with ``name`` replacing the path when given) and its name."""
+    parts = urlsplit(base)
+    db_name = name or parts.path.lstrip("/") or default_name
+    return urlunsplit(parts._replace(path=f"/{db_name}")), db_name
+
+
+def dsn_for(url: str, dbname: str | None = None) -> str:
+    parts = urlsplit(url)
+    params = {
+        "host": parts.hostname or "127.0.0.1",
+        "port": str(parts.port or 5432),
+        "user": parts.username or "postgres",
+        "dbname": dbname or parts.path.lstrip("/"),
+    }
+    if parts.password:
+        params["password"] = parts.password
+    return " ".join(f"{k}={v}" for k, v in params.items())
+
+
+def recreate_database(url: str, name: str) -> str:
+    """Drops and creates the benchmark database; returns the server's version and commit mode."""
+    conn = psycopg2.connect(dsn_for(url, "postgres"))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            cur.execute("SHOW server_version")
+            version = cur.fetchone()[0]
+            cur.execute("SHOW synchronous_commit")
+            sync_commit = cur.fetchone()[0]
+    finally:
+        conn.close()
+    return f"{version} (synchronous_commit={sync_commit})"
+
+
+def machine_ticks() -> tuple[int, int] | None:
+    """(busy, total) ticks summed over all cores since boot, from /proc/stat."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return None
+    total = sum(values[:8])
+    return total - values[3] - (values[4] if len(values) > 4 else 0), total
+
+
+def machine_busy_share(seconds: float = 1.0) -> float | None:
+    """Share of all cores busy over ``seconds``, or None off Linux."""
+    before = machine_ticks()
+    time.sleep(seconds)
+    after = machine_ticks()
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
+def python_speed_ms() -> float:
+    """A yardstick for comparing machines: best of 5 timings of sum(range(10**6))."""
+    timings = []
+    for _ in range(5):
+        began = time.perf_counter()
+        sum(range(10**6))
+        timings.append(time.perf_counter() - began)
+    return min(timings) * 1000
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
+def code_version() -> str:
+    """The commit the code was measured at, and whether tracked files had changes."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+        )
+    except OSError:
+        return "unknown (no git)"
+    if commit.returncode != 0:
+        return "unknown (not a git work tree)"
+    return commit.stdout.strip() + (" with uncommitted changes" if status.stdout.strip() else "")
+
+
+# --- the stock writes of placing an order, in raw SQL (the baseline both benchmarks use) ------
+
+SQL_LOCK = (
+    "SELECT s.id, s.product_id, s.location_id, s.on_hand, s.allocated, l.pick_sequence, l.code "
+    "FROM inventory_stocklevel s "
+    "JOIN inventory_location l ON l.id = s.location_id "
+    "JOIN inventory_warehouse w ON w.id = l.warehouse_id "
+    "WHERE s.product_id IN %s AND l.is_active AND w.is_active "
+    "ORDER BY s.id FOR NO KEY UPDATE OF s"
+)
+SQL_RESERVATIONS = (
+    "INSERT INTO inventory_reservation "
+    "(order_number, line_id, product_id, quantity, quantity_allocated, quantity_picked, priority_at, created_at) "
+    "VALUES {} RETURNING id"
+)
+SQL_COUNTER = "UPDATE inventory_stocklevel SET on_hand = on_hand + %s, allocated = allocated + %s WHERE id = %s"
+SQL_MOVEMENTS = (
+    "INSERT INTO inventory_stockmovement (product_id, location_id, kind, on_hand_delta, allocated_delta, "
+    "reason, note, order_number, reference, actor_kind, actor_label, created_at) VALUES {}"
+)
+SQL_ALLOCATIONS = "INSERT INTO inventory_allocation (reservation_id, stock_id, quantity, created_at) VALUES {}"
+SQL_RESERVED = (
+    "UPDATE inventory_reservation r SET quantity_allocated = v.quantity "
+    "FROM (VALUES {}) AS v(id, quantity) WHERE r.id = v.id"
+)
+
+
+def raw_allocate(cur: Any, *, number: str, lines: list[tuple[int, int, int]], actor_label: str, now: datetime) -> None:
+    """What ``stock_reserve_order`` writes for (line id, product id, units) lines, by hand:
+    lock the SKUs' stock rows in id order, insert reservations, raise the counters, write the
+    ledger and allocation rows, mark the reservations allocated. Raises RuntimeError when short."""
+    product_ids = tuple(sorted({product_id for _, product_id, _ in lines}))
+    cur.execute(SQL_LOCK, [product_ids])
+    stocks = [list(row) for row in cur.fetchall()]
+    stocks.sort(key=lambda s: (s[5], s[6]))  # pick sequence, bin code
+    values = sql.SQL(", ").join(sql.SQL("(%s, %s, %s, %s, 0, 0, NULL, %s)") for _ in lines)
+    cur.execute(
+        sql.SQL(SQL_RESERVATIONS).format(values),
+        [v for line_id, pid, units in lines for v in (number, line_id, pid, units, now)],
+    )
+    reservation_ids = [row[0] for row in cur.fetchall()]
+    taken: list[tuple[int, list[Any], int]] = []  # (reservation id, stock row, units)
+    for reservation_id, (_, product_id, units) in zip(reservation_ids, lines, strict=True):
+        need = units
+        for stock in stocks:
+            if stock[1] != product_id or need == 0:
+                continue
+            take = min(stock[3] - stock[4], need)
+            if take > 0:
+                stock[4] += take
+                need -= take
+                taken.append((reservation_id, stock, take))
+        if need:
+            raise RuntimeError(f"short of stock for product {product_id}")
+    for _, stock, units in taken:
+        cur.execute(SQL_COUNTER, [0, units, stock[0]])
+    cur.execute(
+        sql.SQL(SQL_MOVEMENTS).format(
+            sql.SQL(", ").join(
+                sql.SQL("(%s, %s, 'allocation', 0, %s, '', '', %s, '', 'system', %s, %s)") for _ in taken
+            )
+        ),
+        [v for _, s, units in taken for v in (s[1], s[2], units, number, actor_label, now)],
+    )
+    cur.execute(
+        sql.SQL(SQL_ALLOCATIONS).format(sql.SQL(", ").join(sql.SQL("(%s, %s, %s, %s)") for _ in taken)),
+        [v for reservation_id, s, units in taken for v in (reservation_id, s[0], units, now)],
+    )
+    cur.execute(
+        sql.SQL(SQL_RESERVED).format(sql.SQL(", ").join(sql.SQL("(%s, %s)") for _ in taken)),
+        [v for reservation_id, _, units in taken for v in (reservation_id, units)],
+    )
