@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 import os
 import platform
 import re
@@ -50,6 +49,7 @@ from benchlib import (  # noqa: E402  (bench/ is the script's own folder)
     dsn_for,
     machine_busy_share,
     machine_ticks,
+    percentile_ms,
     python_speed_ms,
     raw_allocate,
     recreate_database,
@@ -91,10 +91,7 @@ class Result:
 
     def percentile_ms(self, q: float) -> float:
         """Nearest-rank percentile of the successful orders, in milliseconds."""
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000
+        return percentile_ms(self.latencies, q)
 
     def cpu_ms(self, seconds: float | None) -> str:
         return "n/a" if seconds is None or not self.ok else f"{seconds * 1000 / self.ok:.2f}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import platform
 import subprocess
 import time
@@ -15,6 +16,14 @@ import psycopg2
 from psycopg2 import sql
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def percentile_ms(latencies: list[float], q: float) -> float:
+    """Nearest-rank percentile of latencies in seconds, in milliseconds (NaN when empty)."""
+    if not latencies:
+        return math.nan
+    ordered = sorted(latencies)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000
 
 
 def database_url(base: str, name: str | None, default_name: str) -> tuple[str, str]:

@@ -25,7 +25,6 @@ import importlib
 import inspect
 import itertools
 import json
-import math
 import os
 import platform
 import pstats
@@ -62,6 +61,7 @@ from benchlib import (  # noqa: E402  (bench/ is the script's own folder)
     dsn_for,
     machine_busy_share,
     machine_ticks,
+    percentile_ms,
     python_speed_ms,
     raw_allocate,
     recreate_database,
@@ -144,10 +144,7 @@ class LevelResult:
 
     def percentile_ms(self, q: float) -> float:
         """Nearest-rank percentile of the successful requests, in milliseconds."""
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000
+        return percentile_ms(self.latencies, q)
 
     def cpu_ms_per_order(self, who: str) -> float | None:
         seconds = self.cpu.seconds.get(who)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -79,12 +80,12 @@ class VarianceOutput(serializers.Serializer):
     counted_by = serializers.CharField()
 
 
+def _counts() -> QuerySet[CycleCount]:
+    return CycleCount.objects.prefetch_related("locations", "entries__location", "entries__product")
+
+
 def _count(reference: str) -> CycleCount:
-    count = (
-        CycleCount.objects.prefetch_related("locations", "entries__location", "entries__product")
-        .filter(reference=reference)
-        .first()
-    )
+    count = _counts().filter(reference=reference).first()
     if count is None:
         raise NotFound(f"No cycle count {reference}.", code="count_not_found")
     return count
@@ -140,7 +141,7 @@ class CycleCountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     }
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        queryset = CycleCount.objects.prefetch_related("locations", "entries__location", "entries__product")
+        queryset = _counts()
         wanted = self.request.query_params.get("status")
         return queryset.filter(status=wanted) if wanted else queryset
 

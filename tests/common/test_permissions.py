@@ -14,14 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
 
 from inventory.apis.products import ProductViewSet
 from inventory.models import Product
 from orders.apis import OrderViewSet
 from orders.enums import OrderStatus as S
 from orders.models import Order, OrderEvent, OrderLine, Payment
-from tests.factories import make_api_client, make_order, order_payload
+from tests.factories import make_order, order_payload
+from tests.permission_matrix import client_for_role, parse_matrix
 
 pytestmark = pytest.mark.django_db
 
@@ -47,13 +47,7 @@ product_patch       F       F       F        F        A        A           F    
 """
 
 
-def _parse(table: str) -> tuple[list[str], dict[tuple[str, str], str]]:
-    header, *rows = [line.split() for line in table.strip().splitlines()]
-    roles = header[1:]
-    return roles, {(row[0], role): mark for row in rows for role, mark in zip(roles, row[1:], strict=True)}
-
-
-ROLES, EXPECTED = _parse(MATRIX)
+ROLES, EXPECTED = parse_matrix(MATRIX)
 CASES = sorted(EXPECTED)
 
 
@@ -125,16 +119,6 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 
 
-def client_for(role: str, staff_client: Callable[[str | None], APIClient]) -> APIClient:
-    if role == "anonymous":
-        return APIClient()
-    if role == "integrator":
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_api_client('perm-integrator').raw_key}")
-        return client
-    return staff_client(None if role == "no_role" else role)
-
-
 def db_state() -> dict[str, Any]:
     """Everything any of these endpoints could write."""
     return {
@@ -153,7 +137,7 @@ def test_each_role_may_call_exactly_the_endpoints_it_is_granted(
     # Given an order in the status where the call would succeed, and a caller with the role
     spec = ENDPOINTS[endpoint]
     order = spec.make() if spec.make else make_order(spec.status)
-    client = client_for(role, staff_client)
+    client = client_for_role(role, staff_client)
     before = db_state()
 
     # When

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
 
 from inventory.apis.reorder import LowStockAlertViewSet, ReorderRuleViewSet
 from inventory.apis.stock import StockAdjustmentViewSet, StockLevelViewSet, StockMovementViewSet, StockReceiptViewSet
 from inventory.apis.warehouses import LocationViewSet, WarehouseViewSet
 from inventory.models import Location, ReorderRule, Warehouse
-from tests.factories import make_api_client, stock_up
+from tests.factories import stock_up
 from tests.inventory.api_helpers import stock_state
+from tests.permission_matrix import client_for_role, parse_matrix
 
 pytestmark = pytest.mark.django_db
 
@@ -48,13 +48,7 @@ alert_list          A       A       A        A        A        A           F    
 """
 
 
-def _parse(table: str) -> tuple[list[str], dict[tuple[str, str], str]]:
-    header, *rows = [line.split() for line in table.strip().splitlines()]
-    roles = header[1:]
-    return roles, {(row[0], role): mark for row in rows for role, mark in zip(roles, row[1:], strict=True)}
-
-
-ROLES, EXPECTED = _parse(MATRIX)
+ROLES, EXPECTED = parse_matrix(MATRIX)
 
 
 @dataclass(frozen=True)
@@ -129,16 +123,6 @@ ENDPOINTS: dict[str, Endpoint] = {
 VIEWSETS = {spec.view for spec in ENDPOINTS.values()}
 
 
-def client_for(role: str, staff_client: Callable[[str | None], APIClient]) -> APIClient:
-    if role == "anonymous":
-        return APIClient()
-    if role == "integrator":
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_api_client('perm-integrator').raw_key}")
-        return client
-    return staff_client(None if role == "no_role" else role)
-
-
 def db_state() -> dict[str, Any]:
     return {
         **stock_state(),
@@ -161,7 +145,7 @@ def test_each_role_may_call_exactly_the_inventory_endpoints_it_is_granted(
         reorder_quantity=100,
     )
     spec = ENDPOINTS[endpoint]
-    client = client_for(role, staff_client)
+    client = client_for_role(role, staff_client)
     before = db_state()
 
     # When
