@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "oms.common",
     "inventory",
     "orders",
+    "fulfillment",
 ]
 
 MIDDLEWARE = [
@@ -277,3 +278,8 @@ OMS_DEFAULT_CURRENCY = os.environ.get("OMS_DEFAULT_CURRENCY", "EUR")
 OMS_ALLOW_BACKORDER = env_bool("OMS_ALLOW_BACKORDER", False)
 OMS_UNPAID_ORDER_TTL_HOURS = env_int("OMS_UNPAID_ORDER_TTL_HOURS", 72)
 OMS_IDEMPOTENCY_KEY_TTL_HOURS = env_int("OMS_IDEMPOTENCY_KEY_TTL_HOURS", 24)
+# Fulfillment: the most orders one pick list may take; how far a weighed package may be off
+# its expected weight (units + box) before a supervisor must approve it: the larger of the two.
+OMS_PICK_BATCH_SIZE = env_int("OMS_PICK_BATCH_SIZE", 10)
+OMS_PACK_WEIGHT_TOLERANCE_PERCENT = env_int("OMS_PACK_WEIGHT_TOLERANCE_PERCENT", 10)
+OMS_PACK_WEIGHT_TOLERANCE_GRAMS = env_int("OMS_PACK_WEIGHT_TOLERANCE_GRAMS", 50)

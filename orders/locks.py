@@ -16,3 +16,9 @@ def lock_order(*, number: str) -> Order:
         return Order.objects.select_for_update(no_key=True).get(number=number)
     except Order.DoesNotExist:
         raise NotFound(f"No order with number {number}.", code="order_not_found") from None
+
+
+def lock_orders(*, numbers: list[str]) -> list[Order]:
+    """Locks several orders in primary-key order (the global order for order rows) and returns
+    them in that order; numbers that do not exist are simply absent."""
+    return list(Order.objects.select_for_update(no_key=True).filter(number__in=set(numbers)).order_by("id"))

@@ -72,6 +72,7 @@ ROLE_MIGRATIONS = [
     ("orders", "0004_split_roles"),
     ("inventory", "0002_roles"),
     ("inventory", "0005_stock_roles"),
+    ("fulfillment", "0002_roles"),
 ]
 
 

@@ -89,10 +89,12 @@ class ShortPickResult:
 
 @transaction.atomic
 def stock_short_pick(
-    *, actor: Actor, order_number: str, line_id: int, location: Location, found: int
+    *, actor: Actor, order_number: str, line_id: int, location: Location, found: int, same_warehouse: bool = False
 ) -> ShortPickResult:
     """The bin held fewer units than allocated: takes the ``found`` ones, releases the rest
-    of that bin's allocation, and allocates the missing units from other bins where it can.
+    of that bin's allocation, and allocates the missing units from other bins where it can
+    (with ``same_warehouse``, only bins of the short bin's warehouse: a picker walking a pick
+    list can fetch them on the same round).
 
     The bin itself is not trusted again until counted; the caller raises the count.
     Raises InvalidInput when ``found`` is negative or not below what the bin should hold.
@@ -116,7 +118,11 @@ def stock_short_pick(
     allocation.quantity = 0
     ledger.flush()
     _save_picked(reservation, allocation)
-    others = [s for s in stocks if s.pk != stock.pk]
+    others = [
+        s
+        for s in stocks
+        if s.pk != stock.pk and (not same_warehouse or s.location.warehouse_id == location.warehouse_id)
+    ]
     moved = _allocate([reservation], others, ledger, by_order=False)
     ledger.flush()
     _save_allocations(moved)

@@ -44,6 +44,14 @@ class NotFound(ApplicationError):
     http_status = 404
 
 
+class Forbidden(ApplicationError):
+    """The caller may use this kind of action, but not on this object (someone else's pick
+    list, an override by a user without the right)."""
+
+    code = "permission_denied"
+    http_status = 403
+
+
 class Conflict(ApplicationError):
     code = "conflict"
     http_status = 409

@@ -12,6 +12,7 @@ from orders.services.lifecycle import (
     order_mark_packed,
     order_mark_returned,
     order_mark_shipped,
+    order_require_move,
     order_start_picking,
     orders_expire_unpaid,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "order_mark_packed",
     "order_mark_returned",
     "order_mark_shipped",
+    "order_require_move",
     "order_split",
     "order_start_picking",
     "orders_expire_unpaid",

@@ -69,17 +69,7 @@ def _order_set_status(
     is not allowed from the current status.
     """
     from_status = order.status
-    if not transitions.can_move(from_status, to_status) or (
-        from_statuses is not None and from_status not in from_statuses
-    ):
-        allowed = sorted(transitions.allowed_from(from_status))
-        raise TransitionNotAllowed(
-            f"Order {order.number} is {from_status} and cannot become {to_status}"
-            + (f"; from {from_status} it can become: {', '.join(allowed)}." if allowed else "; it is final."),
-            extra={"number": order.number, "status": from_status, "requested": to_status, "allowed": allowed},
-        )
-    if to_status == OrderStatus.PICKING:
-        _require_fully_allocated(order)
+    order_require_move(order, to_status, from_statuses=from_statuses)
     now = timezone.now()
     order.status = to_status
     update_fields = ["status", "updated_at"]
@@ -101,6 +91,24 @@ def _order_set_status(
         note=note,
     )
     return order
+
+
+def order_require_move(order: Order, to_status: str, *, from_statuses: frozenset[str] | None = None) -> None:
+    """Raises what ``_order_set_status`` would raise for this move, writing nothing: lets a
+    use case that moves an order among other things (a pick list start) refuse up front with
+    the same error. Raises TransitionNotAllowed or OrderShortOfStock (both 409)."""
+    from_status = order.status
+    if not transitions.can_move(from_status, to_status) or (
+        from_statuses is not None and from_status not in from_statuses
+    ):
+        allowed = sorted(transitions.allowed_from(from_status))
+        raise TransitionNotAllowed(
+            f"Order {order.number} is {from_status} and cannot become {to_status}"
+            + (f"; from {from_status} it can become: {', '.join(allowed)}." if allowed else "; it is final."),
+            extra={"number": order.number, "status": from_status, "requested": to_status, "allowed": allowed},
+        )
+    if to_status == OrderStatus.PICKING:
+        _require_fully_allocated(order)
 
 
 class OrderShortOfStock(Conflict):
