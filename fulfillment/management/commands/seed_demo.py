@@ -1,5 +1,7 @@
-"""Loads demo data once: products, shipping methods, a user per role, an API client, and
-orders in every status, all made through the real services so their timelines are real."""
+"""Loads demo data once: products, bins, box types, a packing station, shipping methods, a
+user per role, an API client, and orders in every status, all made through the real
+services: orders that reached the warehouse were picked from pick lists and packed into
+weighed boxes, so their timelines and the stock ledger are real."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from fulfillment.demo import order_walk_to
+from fulfillment.models import PackageType, PackingStation
 from inventory.models import Location, Product, Warehouse
 from inventory.services.products import product_create
 from inventory.services.stock import ReceiptLine, stock_receive
@@ -22,7 +26,7 @@ from oms.common.actors import Actor
 from oms.common.models import ApiClient
 from oms.common.services import api_client_create
 from orders import services
-from orders.demo import STEPS_TO, order_walk_to
+from orders.demo import STEPS_TO
 from orders.enums import OrderStatus, SalesChannel
 from orders.models import Order, ShippingMethod
 
@@ -37,6 +41,11 @@ PRODUCTS = [
     ("MUG-LOGO", "Mug with logo", "5901234123501", 350, "12.00"),
     ("SOCKS-3PK", "Socks, pack of three", "5901234123518", 120, "14.90"),
     ("BOTTLE-750", "Steel bottle 750 ml", "5901234123525", 310, "24.00"),
+]
+BOXES = [
+    ("MAILER-S", "Mailer bag small", 250, 180, 20, 30),
+    ("BOX-S", "Box small", 300, 200, 100, 150),
+    ("BOX-M", "Box medium", 400, 300, 200, 320),
 ]
 METHODS = [
     ("standard", "Standard delivery", "4.99"),
@@ -100,6 +109,20 @@ class Command(BaseCommand):
         stock_receive(actor=Actor.system("demo data"), reference="DEMO-RECEIPT-1", lines=receipt)
         for code, name, price in METHODS:
             ShippingMethod.objects.get_or_create(code=code, defaults={"name": name, "price": Decimal(price)})
+        for code, name, length, width, height, tare in BOXES:
+            PackageType.objects.get_or_create(
+                code=code,
+                defaults={
+                    "name": name,
+                    "length_mm": length,
+                    "width_mm": width,
+                    "height_mm": height,
+                    "tare_grams": tare,
+                },
+            )
+        PackingStation.objects.get_or_create(
+            code="PACK-1", defaults={"name": "Packing table 1", "warehouse": warehouse}
+        )
 
     def _users(self) -> list[tuple[str, str]]:
         user_model = get_user_model()
@@ -119,6 +142,9 @@ class Command(BaseCommand):
     def _orders(self, count: int) -> None:
         rng = random.Random(2026)
         actor = Actor.system("demo data")
+        user_model = get_user_model()
+        picker = user_model.objects.get(username=roles.PICKER)
+        packer = user_model.objects.get(username=roles.PACKER)
         statuses = list(STEPS_TO)
         skus = [p[0] for p in PRODUCTS]
         for i in range(count):
@@ -139,4 +165,6 @@ class Command(BaseCommand):
                 allow_backorder=True,
             )
             order = services.order_create(actor=actor, draft=draft).order
-            order_walk_to(order=order, status=status, actor=actor)
+            order_walk_to(
+                order=order, status=status, actor=actor, picker=picker, packer=packer, box=rng.choice(BOXES)[0]
+            )
