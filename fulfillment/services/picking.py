@@ -291,23 +291,35 @@ def _take_from_queue(warehouse: Warehouse | None, limit: int) -> tuple[list[Orde
         warehouse = Warehouse.objects.get(pk=min(whs)) if whs else None
         if warehouse is None:
             raise Conflict("No order is ready to pick.", code=FulfillmentErrorCode.NOTHING_TO_PICK)
-    candidates = list(orders_ready_to_pick(warehouse=warehouse).values_list("pk", flat=True)[: limit * 3])
-    locked = list(
-        Order.objects.select_for_update(no_key=True, skip_locked=True).filter(pk__in=candidates).order_by("id")
-    )
-    entries = _active_entries(locked)
-    held = _held_warehouses([o.number for o in locked])
-    ready = [
-        o for o in locked if _not_ready_reason(o, entries.get(o.pk)) is None and held.get(o.number) == {warehouse.pk}
-    ]
-    ready.sort(key=lambda o: (o.paid_at or o.created_at, o.pk))
+    candidates = list(orders_ready_to_pick(warehouse=warehouse).values_list("pk", flat=True)[: limit * 5])
+    # SKIP LOCKED with a LIMIT locks only the rows it returns: a picker taking a batch at the
+    # same moment gets the next orders instead of waiting for these.
+    ready: list[Order] = []
+    tried: set[int] = set()
+    while len(ready) < limit:
+        batch = list(
+            Order.objects.select_for_update(no_key=True, skip_locked=True)
+            .filter(pk__in=candidates)
+            .exclude(pk__in=tried)
+            .order_by(F("paid_at").asc(nulls_last=True), "id")[: limit - len(ready)]
+        )
+        if not batch:
+            break
+        tried.update(o.pk for o in batch)
+        entries = _active_entries(batch)
+        held = _held_warehouses([o.number for o in batch])
+        ready += [
+            o
+            for o in batch
+            if _not_ready_reason(o, entries.get(o.pk)) is None and held.get(o.number) == {warehouse.pk}
+        ]
     if not ready:
         raise Conflict(
             f"No order is ready to pick in warehouse {warehouse.code}.",
             code=FulfillmentErrorCode.NOTHING_TO_PICK,
             extra={"warehouse": warehouse.code},
         )
-    return ready[:limit], warehouse
+    return ready, warehouse
 
 
 def _build_tasks(pick_list: PickList, entries: list[PickListOrder]) -> list[PickTask]:
