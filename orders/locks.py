@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import F
+
 from oms.common.errors import NotFound
 from orders.models import Order
 
@@ -22,3 +24,15 @@ def lock_orders(*, numbers: list[str]) -> list[Order]:
     """Locks several orders in primary-key order (the global order for order rows) and returns
     them in that order; numbers that do not exist are simply absent."""
     return list(Order.objects.select_for_update(no_key=True).filter(number__in=set(numbers)).order_by("id"))
+
+
+def lock_free_orders(*, ids: list[int], exclude: set[int], limit: int) -> list[Order]:
+    """Locks up to ``limit`` of the orders that no other transaction holds, oldest payment
+    first, skipping locked ones (SKIP LOCKED with a LIMIT locks only the rows returned), so
+    two pickers taking a batch at once get different orders instead of waiting."""
+    return list(
+        Order.objects.select_for_update(no_key=True, skip_locked=True)
+        .filter(pk__in=ids)
+        .exclude(pk__in=exclude)
+        .order_by(F("paid_at").asc(nulls_last=True), "id")[:limit]
+    )

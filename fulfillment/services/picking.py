@@ -35,7 +35,7 @@ from inventory.services.picking import NotHeldHere, stock_pick, stock_short_pick
 from oms.common.actors import Actor
 from oms.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from orders.enums import OrderStatus
-from orders.locks import lock_order, lock_orders
+from orders.locks import lock_free_orders, lock_order, lock_orders
 from orders.models import Order
 from orders.services import order_abort_picking, order_require_move, order_start_picking
 
@@ -292,26 +292,17 @@ def _take_from_queue(warehouse: Warehouse | None, limit: int) -> tuple[list[Orde
         if warehouse is None:
             raise Conflict("No order is ready to pick.", code=FulfillmentErrorCode.NOTHING_TO_PICK)
     candidates = list(orders_ready_to_pick(warehouse=warehouse).values_list("pk", flat=True)[: limit * 5])
-    # SKIP LOCKED with a LIMIT locks only the rows it returns: a picker taking a batch at the
-    # same moment gets the next orders instead of waiting for these.
     ready: list[Order] = []
     tried: set[int] = set()
     while len(ready) < limit:
-        batch = list(
-            Order.objects.select_for_update(no_key=True, skip_locked=True)
-            .filter(pk__in=candidates)
-            .exclude(pk__in=tried)
-            .order_by(F("paid_at").asc(nulls_last=True), "id")[: limit - len(ready)]
-        )
+        batch = lock_free_orders(ids=candidates, exclude=tried, limit=limit - len(ready))
         if not batch:
             break
         tried.update(o.pk for o in batch)
         entries = _active_entries(batch)
         held = _held_warehouses([o.number for o in batch])
         ready += [
-            o
-            for o in batch
-            if _not_ready_reason(o, entries.get(o.pk)) is None and held.get(o.number) == {warehouse.pk}
+            o for o in batch if _not_ready_reason(o, entries.get(o.pk)) is None and held.get(o.number) == {warehouse.pk}
         ]
     if not ready:
         raise Conflict(
