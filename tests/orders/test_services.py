@@ -2,10 +2,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
@@ -94,17 +92,6 @@ def test_a_refused_move_raises_409_and_writes_nothing() -> None:
     assert OrderEvent.objects.filter(order=order).count() == events
     order.refresh_from_db()
     assert order.status == OrderStatus.UNHANDLED and order.shipped_at is None
-
-
-def test_seed_demo_loads_orders_in_every_status_once(tmp_path) -> None:
-    out = StringIO()
-    call_command("seed_demo", orders=16, credentials_file=str(tmp_path / "demo.txt"), stdout=out)
-    call_command("seed_demo", orders=16, credentials_file=str(tmp_path / "demo.txt"), stdout=out)
-
-    assert set(Order.objects.values_list("status", flat=True)) == set(OrderStatus.values)
-    assert Order.objects.count() == 16
-    assert "Demo API key" in (tmp_path / "demo.txt").read_text()
-    assert "already loaded" in out.getvalue()
 
 
 def test_aborting_a_pick_keeps_the_time_the_order_was_paid() -> None:

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from fulfillment.enums import PackageStatus
+from fulfillment.models import Package
+from inventory.models import Allocation, Reservation, StockMovement
+from orders.enums import OrderStatus
+from orders.models import Order
+
+pytestmark = pytest.mark.django_db
+
+WAREHOUSE_DONE = [OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.EXECUTED, OrderStatus.RETURNED]
+
+
+def test_seed_demo_loads_orders_in_every_status_once(tmp_path) -> None:
+    out = StringIO()
+    call_command("seed_demo", orders=16, credentials_file=str(tmp_path / "demo.txt"), stdout=out)
+    call_command("seed_demo", orders=16, credentials_file=str(tmp_path / "demo.txt"), stdout=out)
+
+    assert set(Order.objects.values_list("status", flat=True)) == set(OrderStatus.values)
+    assert Order.objects.count() == 16
+    assert "Demo API key" in (tmp_path / "demo.txt").read_text()
+    assert "already loaded" in out.getvalue()
+
+
+def test_demo_orders_past_packing_were_picked_and_packed_for_real(tmp_path) -> None:
+    call_command("seed_demo", orders=16, credentials_file=str(tmp_path / "demo.txt"), stdout=StringIO())
+
+    done = list(Order.objects.filter(status__in=WAREHOUSE_DONE).values_list("number", flat=True))
+    assert done
+    assert not Allocation.objects.filter(reservation__order_number__in=done).exists()
+    for number in done:
+        units = sum(Reservation.objects.filter(order_number=number).values_list("quantity_picked", flat=True))
+        picked = -sum(
+            StockMovement.objects.filter(kind="pick", order_number=number).values_list("on_hand_delta", flat=True)
+        )
+        assert units == picked > 0
+        packages = Package.objects.filter(order__number=number)
+        assert packages and all(p.status == PackageStatus.CLOSED and p.weight_grams for p in packages)
