@@ -7,6 +7,7 @@ then orders (by id), then stock rows (``docs/architecture.md``).
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -198,7 +199,7 @@ def pick_list_create(
         limit = _batch_limit(max_orders)
         orders, warehouse = _take_from_queue(warehouse, limit)
     pick_list = PickList.objects.create(
-        number=f"pending-{timezone.now().timestamp()}-{actor.label}"[:32],
+        number=f"pending-{uuid.uuid4().hex[:24]}",
         warehouse=warehouse,
         picker=picker,
         created_by=actor.label,
