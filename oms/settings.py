@@ -274,10 +274,14 @@ SPECTACULAR_SETTINGS = {
 # --- Domain settings -------------------------------------------------------------------------
 OMS_ORDER_NUMBER_PREFIX = os.environ.get("OMS_ORDER_NUMBER_PREFIX", "OMS-")
 OMS_DEFAULT_CURRENCY = os.environ.get("OMS_DEFAULT_CURRENCY", "EUR")
+# The shop's name as customers know it, printed at the top of every packing slip.
+OMS_SHOP_NAME = os.environ.get("OMS_SHOP_NAME", "OMS")
 # Orders whose stock is short: refused (409) unless this is on or the request says otherwise.
 OMS_ALLOW_BACKORDER = env_bool("OMS_ALLOW_BACKORDER", False)
 OMS_UNPAID_ORDER_TTL_HOURS = env_int("OMS_UNPAID_ORDER_TTL_HOURS", 72)
 OMS_IDEMPOTENCY_KEY_TTL_HOURS = env_int("OMS_IDEMPOTENCY_KEY_TTL_HOURS", 24)
+# How long a staff token (POST /api/v1/auth/tokens/, for handheld scanners) works: one shift.
+OMS_STAFF_TOKEN_TTL_HOURS = env_int("OMS_STAFF_TOKEN_TTL_HOURS", 12)
 # Fulfillment: the most orders one pick list may take; how far a weighed package may be off
 # its expected weight (units + box) before a supervisor must approve it: the larger of the two.
 OMS_PICK_BATCH_SIZE = env_int("OMS_PICK_BATCH_SIZE", 10)

@@ -34,6 +34,7 @@ router.register("counts", CycleCountViewSet, basename="cycle-count")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("stock/import/", StockImportView.as_view(), name="stock-import"),
+    path("auth/", include("oms.common.api_urls")),
     path("", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-v1:schema"), name="docs"),

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from oms.common.actors import Actor
 from oms.common.api_errors import ErrorSerializer
 from oms.common.errors import InvalidInput
+from oms.common.models import ApiClient
 from oms.common.pagination import DefaultCursorPagination
 from oms.common.permissions import ActionPermission
 from oms.common.services import idempotency_check
@@ -89,7 +90,7 @@ def _idempotency(request: Request) -> services.IdempotencyData | None:
             fields={"Idempotency-Key": ["Must be 1 to 255 characters."]},
         )
     client = request.auth
-    owner = f"client:{client.pk}" if client is not None and hasattr(client, "key_prefix") else f"user:{request.user.pk}"
+    owner = f"client:{client.pk}" if isinstance(client, ApiClient) else f"user:{request.user.pk}"
     body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
     return services.IdempotencyData(owner=owner, key=key, fingerprint=hashlib.sha256(body.encode()).hexdigest())
 

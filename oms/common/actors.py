@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from oms.common.models import ApiClient
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -26,9 +28,10 @@ class Actor:
 
     @classmethod
     def for_request(cls, request: Any) -> Actor:
-        """The actor behind a DRF or Django request (API key, or logged-in staff user)."""
+        """The actor behind a DRF or Django request: an API client's key, or a staff user
+        (logged in, or with a personal staff token)."""
         client = getattr(request, "auth", None)
-        if client is not None and hasattr(client, "key_prefix"):
+        if isinstance(client, ApiClient):
             return cls(
                 kind=ActorKind.API_CLIENT,
                 label=f"api:{client.name}",

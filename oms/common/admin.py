@@ -6,8 +6,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from oms.common import roles
-from oms.common.models import ApiClient
-from oms.common.services import api_client_create, api_client_revoke
+from oms.common.models import ApiClient, StaffToken
+from oms.common.services import api_client_create, api_client_revoke, staff_token_revoke
 
 
 @admin.register(ApiClient)
@@ -41,6 +41,39 @@ class ApiClientAdmin(admin.ModelAdmin):
         for client in queryset:
             api_client_revoke(client=client)
         self.message_user(request, f"Revoked {queryset.count()} key(s).")
+
+
+@admin.register(StaffToken)
+class StaffTokenAdmin(admin.ModelAdmin):
+    """Read-only: tokens are issued only by signing in (POST /api/v1/auth/tokens/)."""
+
+    list_display = ["user", "device", "token_prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    fields = ["user", "device", "token_prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["user", "device", "token_prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    list_filter = ["created_at", "expires_at", "revoked_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "device", "token_prefix"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: StaffToken | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: StaffToken | None = None) -> bool:
+        return False  # revoke instead: the row shows when and from which device the user signed in
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("common.change_stafftoken")
+
+    @admin.action(description="Revoke the selected staff tokens", permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[StaffToken]) -> None:
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            staff_token_revoke(token=token)
+            count += 1
+        self.message_user(request, f"Revoked {count} staff token(s); those devices must sign in again.")
 
 
 admin.site.unregister(Group)

@@ -68,7 +68,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=exc.http_status,
         )
     if isinstance(exc, ApplicationError):
-        return Response({"code": exc.code, "message": exc.message, "extra": exc.extra}, status=exc.http_status)
+        answer = Response({"code": exc.code, "message": exc.message, "extra": exc.extra}, status=exc.http_status)
+        if exc.http_status == status.HTTP_401_UNAUTHORIZED:
+            # A 401 names the scheme that would succeed, as DRF's own 401s do.
+            answer["WWW-Authenticate"] = 'Bearer realm="api"'
+        return answer
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -39,6 +39,13 @@ class InvalidInput(ApplicationError):
         self.fields = fields
 
 
+class AuthenticationFailed(ApplicationError):
+    """The credentials (a password, a token) are wrong, expired or revoked."""
+
+    code = "authentication_failed"
+    http_status = 401
+
+
 class NotFound(ApplicationError):
     code = "not_found"
     http_status = 404

@@ -39,6 +39,33 @@ class ApiClient(models.Model):
         return self.revoked_at is None
 
 
+class StaffToken(models.Model):
+    """A staff user's personal API token, such as a handheld scanner's for one shift.
+
+    Unlike an API client's key, it authenticates as the person who signed in, so pick lists
+    assigned to them and their own role's permissions apply. The raw token is shown once;
+    only its SHA-256 hash is stored. It stops working when it expires, is revoked, or its
+    user is deactivated or loses staff access.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_tokens")
+    device = models.CharField(max_length=100, help_text="The device the token was issued to, such as scanner-07.")
+    # Named apart from ApiClient.key_prefix/key_hash: code that recognises an API client by
+    # its key_prefix attribute must never take a staff token for one.
+    token_prefix = models.CharField(max_length=16, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    expires_at = models.DateTimeField(editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "staff token"
+
+    def __str__(self) -> str:
+        return f"{self.device} ({self.token_prefix})"
+
+
 class IdempotencyKey(models.Model):
     """Remembers which resource a client's ``Idempotency-Key`` created, and for which body.
 

@@ -1,4 +1,4 @@
-"""Use cases of the shared kernel: API clients and idempotency keys."""
+"""Use cases of the shared kernel: API clients, staff tokens and idempotency keys."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from oms.common.errors import IdempotencyKeyReused, InvalidInput
-from oms.common.models import ApiClient, IdempotencyKey
+from oms.common.errors import AuthenticationFailed, Forbidden, IdempotencyKeyReused, InvalidInput
+from oms.common.models import ApiClient, IdempotencyKey, StaffToken
 
 KEY_PREFIX_TAG = "oms"
+STAFF_TOKEN_TAG = "staff"  # noqa: S105 (marks a staff token; not a secret)
 
 
 def hash_api_key(raw_key: str) -> str:
@@ -92,11 +93,123 @@ def api_client_authenticate(*, raw_key: str) -> ApiClient | None:
         return None
     if client.revoked_at is not None or not client.user.is_active:
         return None
-    now = timezone.now()
-    # One write a minute at most, so busy clients do not turn every read into a write.
-    if client.last_used_at is None or now - client.last_used_at > timedelta(minutes=1):
-        ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+    _stamp_last_use(ApiClient, client.pk, client.last_used_at, timezone.now())
     return client
+
+
+def _stamp_last_use(
+    model: type[ApiClient] | type[StaffToken], pk: int, last_used_at: datetime | None, now: datetime
+) -> None:
+    # One write a minute at most, so busy callers do not turn every read into a write.
+    if last_used_at is None or now - last_used_at > timedelta(minutes=1):
+        model.objects.filter(pk=pk).update(last_used_at=now)
+
+
+# --- staff tokens ---------------------------------------------------------------------------
+
+
+def is_staff_token(raw_key: str) -> bool:
+    """Whether ``raw_key`` is shaped like a staff token (``oms_staff_<prefix>_<secret>``)
+    rather than an API client's key (``oms_<prefix>_<secret>``, whose prefix is hex)."""
+    return raw_key.startswith(f"{KEY_PREFIX_TAG}_{STAFF_TOKEN_TAG}_")
+
+
+def split_staff_token(raw_key: str) -> str | None:
+    """The lookup prefix of a token shaped ``oms_staff_<prefix>_<secret>``, or None if malformed."""
+    parts = raw_key.split("_", 3)
+    if len(parts) != 4 or parts[0] != KEY_PREFIX_TAG or parts[1] != STAFF_TOKEN_TAG or not parts[2] or not parts[3]:
+        return None
+    return parts[2]
+
+
+@dataclass(frozen=True)
+class IssuedStaffToken:
+    token: StaffToken
+    raw_key: str
+    roles: list[str]
+
+
+def staff_token_issue(*, username: str, password: str, device: str) -> IssuedStaffToken:
+    """Checks a staff user's password and issues a token for ``device``, valid for
+    OMS_STAFF_TOKEN_TTL_HOURS.
+
+    Writes the token (its hash only) and the user's ``last_login``; returns the raw token,
+    which cannot be shown again.
+    Raises InvalidInput for a blank device; AuthenticationFailed when the username or
+    password is wrong or the account is disabled; Forbidden (``not_staff``) when the account
+    is not a staff account. Nothing is written then.
+    """
+    device = device.strip()
+    if not device:
+        raise InvalidInput(
+            "Name the device the token is for, such as scanner-07.",
+            fields={"device": ["This field may not be blank."]},
+        )
+    # Outside the transaction: hashing the password is slow and needs no lock. Django's
+    # backend hashes even for an unknown username, so timing does not reveal which exist.
+    user = authenticate(username=username, password=password)
+    if user is None:
+        raise AuthenticationFailed(
+            "The username or password is wrong, or the account is disabled. "
+            "Check them and try again; a manager can reset the password or enable the account."
+        )
+    if not user.is_staff:
+        raise Forbidden(
+            f"The account {user.get_username()!r} is not a staff account, so it cannot get a staff token. "
+            "Ask a manager to give it staff access.",
+            code="not_staff",
+        )
+    now = timezone.now()
+    prefix = secrets.token_hex(4)
+    raw_key = f"{KEY_PREFIX_TAG}_{STAFF_TOKEN_TAG}_{prefix}_{secrets.token_urlsafe(32)}"
+    with transaction.atomic():
+        token = StaffToken.objects.create(
+            user=user,
+            device=device,
+            token_prefix=prefix,
+            token_hash=hash_api_key(raw_key),
+            expires_at=now + timedelta(hours=settings.OMS_STAFF_TOKEN_TTL_HOURS),
+        )
+        user.last_login = now
+        user.save(update_fields=["last_login"])
+    roles = sorted(user.groups.values_list("name", flat=True))
+    return IssuedStaffToken(token=token, raw_key=raw_key, roles=roles)
+
+
+def staff_token_authenticate(*, raw_key: str) -> StaffToken:
+    """The token behind ``raw_key``, with its user loaded; stamps its last use.
+
+    Raises AuthenticationFailed, saying why, when the token is unknown, revoked or expired,
+    or its user is deactivated or no longer staff.
+    """
+    prefix = split_staff_token(raw_key)
+    token = StaffToken.objects.select_related("user").filter(token_prefix=prefix).first() if prefix else None
+    if token is None or not hmac.compare_digest(token.token_hash, hash_api_key(raw_key)):
+        raise AuthenticationFailed("This staff token is not valid. Sign in again to get a new one.")
+    # Only a caller holding the real token learns why it stopped working.
+    if token.revoked_at is not None:
+        raise AuthenticationFailed(
+            f"This staff token was revoked at {token.revoked_at.isoformat()}. Sign in again to get a new one."
+        )
+    now = timezone.now()
+    if token.expires_at <= now:
+        raise AuthenticationFailed(
+            f"This staff token expired at {token.expires_at.isoformat()}. Sign in again to get a new one."
+        )
+    if not token.user.is_active or not token.user.is_staff:
+        raise AuthenticationFailed(
+            f"The account {token.user.get_username()!r} is disabled or no longer has staff access; ask a manager."
+        )
+    _stamp_last_use(StaffToken, token.pk, token.last_used_at, now)
+    return token
+
+
+def staff_token_revoke(*, token: StaffToken) -> None:
+    """Revokes the token at once (signing the device out); its later requests answer 401."""
+    StaffToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+# --- idempotency keys -----------------------------------------------------------------------
 
 
 def idempotency_claim(*, owner: str, scope: str, key: str, fingerprint: str) -> IdempotencyKey | None:
