@@ -3,6 +3,14 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from fulfillment.apis import (
+    AccuracyEventViewSet,
+    OrderWarehouseActionViewSet,
+    PackageTypeViewSet,
+    PackingViewSet,
+    PickListViewSet,
+    ReadyToPickViewSet,
+)
 from inventory.apis.counts import CycleCountViewSet
 from inventory.apis.imports import StockImportView
 from inventory.apis.products import ProductViewSet
@@ -21,6 +29,8 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("products", ProductViewSet, basename="product")
 router.register("orders", OrderViewSet, basename="order")
+# start-picking, abort-picking and pack on the same orders/{number}/ paths (ADR 0005).
+router.register("orders", OrderWarehouseActionViewSet, basename="order-warehouse-action")
 router.register("warehouses", WarehouseViewSet, basename="warehouse")
 router.register("locations", LocationViewSet, basename="location")
 # Registered before "stock", so a fixed stock/... address always wins over /stock/{sku}/{location}/.
@@ -31,6 +41,11 @@ router.register("stock/alerts", LowStockAlertViewSet, basename="low-stock-alert"
 router.register("stock", StockLevelViewSet, basename="stock")
 router.register("reorder-rules", ReorderRuleViewSet, basename="reorder-rule")
 router.register("counts", CycleCountViewSet, basename="cycle-count")
+router.register("pick-lists", PickListViewSet, basename="pick-list")
+router.register("ready-to-pick", ReadyToPickViewSet, basename="ready-to-pick")
+router.register("packing", PackingViewSet, basename="packing")
+router.register("package-types", PackageTypeViewSet, basename="package-type")
+router.register("accuracy-events", AccuracyEventViewSet, basename="accuracy-event")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("stock/import/", StockImportView.as_view(), name="stock-import"),
@@ -44,6 +59,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("staff/", include("oms.common.staff_urls")),
+    path("staff/", include("fulfillment.staff_urls")),
     path("api/v1/", include((api_v1, "api-v1"))),
 ]
 
