@@ -1,10 +1,11 @@
 """Printed documents: the pick list a picker walks with and the packing slip that goes into
 the parcel, as A4 PDFs.
 
-They use the PDF viewer's built-in Helvetica, so nothing is fetched or embedded: its character
-set is Windows-1252, and letters outside it are written without their accents (``Ł`` as ``L``)
-rather than as blank boxes. Files are byte-for-byte the same for the same data (reportlab's
-``invariant`` mode: no creation time or random document id).
+They embed DejaVu Sans, shipped with the project (``fulfillment/fonts/``, with its licence),
+so names and addresses print in any Latin, Greek or Cyrillic script (``Łódź``, ``Straße``,
+``Москва``) and nothing is fetched. A character the font lacks is written without its accent
+if that helps, else as ``?``, never as a blank box. Files are byte-for-byte the same for the
+same data (reportlab's ``invariant`` mode: no creation time or random document id).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 import unicodedata
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -24,6 +26,8 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import CondPageBreak, Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -35,7 +39,13 @@ from orders.selectors import order_detail
 
 MARGIN = 15 * mm
 WIDTH = A4[0] - 2 * MARGIN
-FONT, BOLD = "Helvetica", "Helvetica-Bold"
+FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
+_FONTS_DIR = Path(__file__).resolve().parent / "fonts"
+for _name in (FONT, BOLD):
+    if _name not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(_name, str(_FONTS_DIR / f"{_name}.ttf")))
+pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=BOLD, italic=FONT, boldItalic=BOLD)
+_GLYPHS = frozenset(pdfmetrics.getFont(FONT).face.charToGlyph)
 
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=11)
 CELL = ParagraphStyle("cell", parent=BODY)
@@ -53,23 +63,20 @@ _PLAIN_LETTERS = str.maketrans(
 
 
 def printable(text: str) -> str:
-    """``text`` in the characters built-in Helvetica has: Windows-1252 as is, other accented
-    letters without their accent, anything else as ``?``."""
+    """``text`` in the characters the font has: those as they are, others without their
+    accent where that leaves a letter the font has, anything else as ``?``."""
     out = []
-    for char in text.translate(_PLAIN_LETTERS):
+    for char in text:
         if _in_font(char):
             out.append(char)
         else:
-            out.append("".join(c for c in unicodedata.normalize("NFKD", char) if _in_font(c)) or "?")
+            plain = char.translate(_PLAIN_LETTERS)
+            out.append("".join(c for c in unicodedata.normalize("NFKD", plain) if _in_font(c)) or "?")
     return "".join(out)
 
 
 def _in_font(char: str) -> bool:
-    try:
-        char.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return ord(char) in _GLYPHS or char in "\n\t"
 
 
 def _p(text: object, style: ParagraphStyle = CELL) -> Paragraph:

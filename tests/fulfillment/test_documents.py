@@ -208,7 +208,7 @@ def test_a_packing_slip_printed_during_picking_shows_address_lines_and_note() ->
 
     assert "Packing slip" in text and order.number in text and "Standard delivery" in text
     name, company, line1, line2, city, country = positions(
-        text, "Lee & Sons <Ltd>", "Goods > Bads", "Piotrkowska 5/7", "Gate <B>", "90-001 Lódz", "Poland"
+        text, "Lee & Sons <Ltd>", "Goods > Bads", "Piotrkowska 5/7", "Gate <B>", "90-001 Łódź", "Poland"
     )
     assert name < company < line1 < line2 < city < country
     tee, mug = positions(text, "TEE", "MUG")
@@ -278,3 +278,10 @@ def test_rendering_costs_the_same_few_queries_however_long_the_documents(django_
         pick_list_pdf(pick_list.number)
     with django_assert_num_queries(8):  # the order, its parts, shipping method, packages
         packing_slip_pdf(order.number)
+
+
+def test_a_character_the_font_lacks_prints_as_its_plain_letter_or_a_question_mark() -> None:
+    from fulfillment.documents import printable
+
+    assert printable("Łódź Straße Москва") == "Łódź Straße Москва"
+    assert printable("東京") == "??"
