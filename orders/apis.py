@@ -48,8 +48,7 @@ NOT_FOUND = {404: _err("No order with this number (`order_not_found`).")}
 NOT_ALLOWED = {
     409: _err(
         "Not allowed from the order's current status (`transition_not_allowed`); `extra` has the current "
-        "status and the allowed ones. Starting to pick an order whose stock is short answers "
-        "`order_short_of_stock` with the short lines. Nothing was changed."
+        "status and the allowed ones. Nothing was changed."
     )
 }
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -144,9 +143,6 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "create": "orders.add_order",
         "payments": "orders.record_payment",
         "cancel": "orders.cancel_order",
-        "start_picking": "orders.start_picking_order",
-        "abort_picking": "orders.abort_picking_order",
-        "pack": "orders.pack_order",
         "ship": "orders.ship_order",
         "execute": "orders.execute_order",
         "mark_returned": "orders.return_order",
@@ -280,17 +276,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             status=status.HTTP_201_CREATED,
         )
 
-    start_picking = _transition_action(
-        "start_picking", "start-picking", services.order_start_picking,
-        "Start picking", "Moves a `paid` order to `picking`.",
-    )  # fmt: skip
-    abort_picking = _transition_action(
-        "abort_picking", "abort-picking", services.order_abort_picking,
-        "Abort picking", "Moves an order in `picking` back to `paid`.",
-    )  # fmt: skip
-    pack = _transition_action(
-        "pack", "pack", services.order_mark_packed, "Mark packed", "Moves an order in `picking` to `packed`."
-    )
+    # start-picking, abort-picking and pack need the warehouse's work behind them: they are
+    # served on the same paths by fulfillment.apis (ADR 0005).
     ship = _transition_action(
         "ship", "ship", services.order_mark_shipped, "Mark shipped", "Moves a `packed` order to `shipped`."
     )

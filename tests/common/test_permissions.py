@@ -3,6 +3,9 @@
 The table below is the specification. It is read off the grants in
 ``orders/migrations/0002_roles.py`` and ``inventory/migrations/0002_roles.py``;
 ``test_the_table_agrees_with_the_role_grants`` keeps the two from drifting apart.
+``start-picking``, ``abort-picking`` and ``pack`` are served by fulfillment (ADR 0005) with the
+orders permissions they always had; the fulfillment endpoints have their own table in
+``tests/fulfillment/test_api_permissions.py``.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from typing import Any
 
 import pytest
 
+from fulfillment.apis import OrderWarehouseActionViewSet
 from inventory.apis.products import ProductViewSet
 from inventory.models import Product
 from orders.apis import OrderViewSet
 from orders.enums import OrderStatus as S
 from orders.models import Order, OrderEvent, OrderLine, Payment
 from tests.factories import make_order, order_payload
+from tests.fulfillment.helpers import packed_at_station
 from tests.permission_matrix import client_for_role, parse_matrix
 
 pytestmark = pytest.mark.django_db
@@ -63,14 +68,21 @@ class Endpoint:
     make: Callable[[], Order] | None = None  # builds the order when a status alone is not enough
 
 
-def _order_action(action: str, status: str, body: Callable[[Order], dict[str, Any]] | None = None) -> Endpoint:
+def _order_action(
+    action: str,
+    status: str,
+    body: Callable[[Order], dict[str, Any]] | None = None,
+    view: type = OrderViewSet,
+    make: Callable[[], Order] | None = None,
+) -> Endpoint:
     return Endpoint(
         "post",
         lambda o: f"/api/v1/orders/{o.number}/{action}/",
         body or (lambda o: {}),
         status,
-        OrderViewSet,
+        view,
         {"return": "mark_returned"}.get(action, action.replace("-", "_")),
+        make,
     )
 
 
@@ -82,9 +94,12 @@ ENDPOINTS: dict[str, Endpoint] = {
         "payments", S.UNHANDLED, lambda o: {"amount": str(o.total), "method": "card", "reference": "perm-1"}
     ),
     "cancel": _order_action("cancel", S.UNHANDLED, lambda o: {"reason": "customer asked"}),
-    "start_picking": _order_action("start-picking", S.PAID),
-    "abort_picking": _order_action("abort-picking", S.PICKING),
-    "pack": _order_action("pack", S.PICKING),
+    "start_picking": _order_action("start-picking", S.PAID, view=OrderWarehouseActionViewSet),
+    "abort_picking": _order_action("abort-picking", S.PICKING, view=OrderWarehouseActionViewSet),
+    # Packing completes only for an order picked and packed at a station.
+    "pack": _order_action(
+        "pack", S.PICKING, view=OrderWarehouseActionViewSet, make=lambda: packed_at_station(make_order(S.PAID))
+    ),
     "ship": _order_action("ship", S.PACKED),
     "execute": _order_action("execute", S.SHIPPED),
     "return": _order_action("return", S.EXECUTED),
@@ -162,9 +177,10 @@ def test_each_role_may_call_exactly_the_endpoints_it_is_granted(
 def test_the_matrix_covers_every_endpoint_and_role() -> None:
     assert {endpoint for endpoint, _ in EXPECTED} == set(ENDPOINTS)
     assert set(ROLES) == {"picker", "packer", "shipper", "support", "manager", "integrator", "no_role", "anonymous"}
-    assert set(OrderViewSet.required_permissions) | {f"product:{a}" for a in ProductViewSet.required_permissions} == {
-        spec.action if spec.view is OrderViewSet else f"product:{spec.action}" for spec in ENDPOINTS.values()
-    }
+    order_views = (OrderViewSet, OrderWarehouseActionViewSet)
+    declared = {(view, action) for view in (*order_views, ProductViewSet) for action in view.required_permissions}
+    assert declared == {(spec.view, spec.action) for spec in ENDPOINTS.values()}
+    assert not set(OrderViewSet.required_permissions) & set(OrderWarehouseActionViewSet.required_permissions)
 
 
 def test_the_table_agrees_with_the_role_grants() -> None:

@@ -22,6 +22,7 @@ from orders import transitions
 from orders.enums import OrderEventKind, OrderStatus
 from orders.models import Address, Order, OrderEvent, OrderLine, Payment
 from tests.factories import ProductFactory, make_api_client, make_order, order_payload, stock_up
+from tests.fulfillment.helpers import packed_at_station
 
 pytestmark = pytest.mark.django_db
 
@@ -570,9 +571,10 @@ def action_body(action: str, order: Order) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("from_status", "to_status"), ALLOWED_MOVES)
 def test_every_allowed_move_is_made_by_its_action_endpoint(integrator, from_status: str, to_status: str) -> None:
-    # Given an order in the move's starting status
-    order = make_order(from_status)
+    # Given an order in the move's starting status (one to pack was packed at a station first:
+    # the pack action completes that packing)
     action = action_for(from_status, to_status)
+    order = packed_at_station(make_order(S.PAID)) if action == "pack" else make_order(from_status)
 
     # When the endpoint that performs the move is called
     response = integrator.post(order_url(order.number, action), action_body(action, order), format="json")
@@ -604,7 +606,8 @@ def test_a_transition_note_is_kept_in_the_timeline(integrator) -> None:
     response = integrator.post(order_url(order.number, "start-picking"), {"note": "rack 4"}, format="json")
 
     assert response.status_code == 200
-    assert response.data["events"][-1]["note"] == "rack 4"
+    # The order's own pick list is named before the note.
+    assert re.fullmatch(r"pick list PL-\d{6}: rack 4", response.data["events"][-1]["note"])
 
 
 def test_cancelling_keeps_the_reason(integrator) -> None:
