@@ -18,12 +18,20 @@ def lock_stock_of_products(product_ids: Iterable[int]) -> list[StockLevel]:
     ids = sorted(set(product_ids))
     if not ids:
         return []
-    return list(
-        StockLevel.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("location__warehouse")
-        .filter(product_id__in=ids)
-        .order_by("id")
-    )
+    while True:
+        rows = list(
+            StockLevel.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("location__warehouse")
+            .filter(product_id__in=ids)
+            .order_by("id")
+        )
+        # A locking SELECT that waited returns only rows that existed when it began: a
+        # receipt into a new bin that held our first row commits that bin unseen (and may
+        # have allocated from it). Look again with a fresh snapshot; lock any such rows too
+        # (their ids are higher, so the id order holds).
+        present = set(StockLevel.objects.filter(product_id__in=ids).values_list("id", flat=True))
+        if present <= {row.pk for row in rows}:
+            return rows
 
 
 def lock_count(reference: str) -> CycleCount:
