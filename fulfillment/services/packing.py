@@ -23,7 +23,7 @@ from fulfillment.enums import (
     PackingStatus,
 )
 from fulfillment.models import Package, PackageItem, PackageType, PackingSession, PackingStation, PickListOrder
-from fulfillment.services.picking import _record
+from fulfillment.services.picking.state import record_accuracy
 from inventory.models import Product, Reservation
 from oms.common.actors import Actor
 from oms.common.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -184,7 +184,7 @@ def pack_scan(*, actor: Actor, order_number: str, code: str, quantity: int = 1) 
     line = next((ln for ln in lines if _matches(ln.product, code)), None)
     if line is None:
         scanned = Product.objects.filter(Q(sku__iexact=code) | Q(barcode=code)).first()
-        _record(
+        record_accuracy(
             actor,
             AccuracyKind.WRONG_PACK_SCAN,
             order_number=order.number,
@@ -200,7 +200,7 @@ def pack_scan(*, actor: Actor, order_number: str, code: str, quantity: int = 1) 
         )
     verified = verified_units(session).get(line.pk, 0)
     if verified + quantity > line.quantity:
-        _record(
+        record_accuracy(
             actor,
             AccuracyKind.OVER_PACK,
             order_number=order.number,
@@ -306,7 +306,7 @@ def package_close(
         package.weight_override_by = override.supervisor.get_username()
         package.weight_override_reason = reason[:255]
         fields += ["weight_override_by", "weight_override_reason"]
-        _record(
+        record_accuracy(
             actor,
             AccuracyKind.WEIGHT_OVERRIDE,
             order_number=order.number,
