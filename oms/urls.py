@@ -3,14 +3,10 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from fulfillment.apis import (
-    AccuracyEventViewSet,
-    OrderWarehouseActionViewSet,
-    PackageTypeViewSet,
-    PackingViewSet,
-    PickListViewSet,
-    ReadyToPickViewSet,
-)
+from fulfillment.apis.accuracy import AccuracyEventViewSet
+from fulfillment.apis.order_actions import OrderWarehouseActionViewSet
+from fulfillment.apis.packing import PackageTypeViewSet, PackingViewSet
+from fulfillment.apis.picking import PickListViewSet, ReadyToPickViewSet
 from inventory.apis.counts import CycleCountViewSet
 from inventory.apis.imports import StockImportView
 from inventory.apis.products import ProductViewSet

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from fulfillment.apis import OrderWarehouseActionViewSet
+from fulfillment.apis.order_actions import OrderWarehouseActionViewSet
 from inventory.apis.products import ProductViewSet
 from inventory.models import Product
 from orders.apis import OrderViewSet

@@ -17,13 +17,9 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from fulfillment.apis import (
-    AccuracyEventViewSet,
-    PackageTypeViewSet,
-    PackingViewSet,
-    PickListViewSet,
-    ReadyToPickViewSet,
-)
+from fulfillment.apis.accuracy import AccuracyEventViewSet
+from fulfillment.apis.packing import PackageTypeViewSet, PackingViewSet
+from fulfillment.apis.picking import PickListViewSet, ReadyToPickViewSet
 from fulfillment.models import PickList
 from fulfillment.services import packing, picking
 from oms.common.actors import Actor
