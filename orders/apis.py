@@ -277,7 +277,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         )
 
     # start-picking, abort-picking and pack need the warehouse's work behind them: they are
-    # served on the same paths by fulfillment.apis (ADR 0005).
+    # served on the same paths by fulfillment.apis.order_actions (ADR 0005).
     ship = _transition_action(
         "ship", "ship", services.order_mark_shipped, "Mark shipped", "Moves a `packed` order to `shipped`."
     )
