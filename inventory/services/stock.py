@@ -248,7 +248,8 @@ def _available(stocks: list[StockLevel], product_id: int) -> int:
 @transaction.atomic
 def stock_release_order(*, actor: Actor, order_number: str, reason: str) -> int:
     """Releases everything held for an order and removes its demand (cancelled or expired
-    orders). Returns the number of units released."""
+    orders); units already picked for it go back to their bins. Returns the number of units
+    released from allocations."""
     reservations = list(Reservation.objects.filter(order_number=order_number))
     if not reservations:
         return 0
@@ -259,12 +260,47 @@ def stock_release_order(*, actor: Actor, order_number: str, reason: str) -> int:
     for allocation in Allocation.objects.filter(reservation__order_number=order_number).order_by("id"):
         ledger.move(by_id[allocation.stock_id], MovementKind.RELEASE, allocated=-allocation.quantity, note=reason)
         released += allocation.quantity
+    _put_back_picked(order_number, [r for r in reservations if r.quantity_picked], by_id, ledger)
     ledger.flush()
     Reservation.objects.filter(order_number=order_number).delete()  # allocations cascade
     # The freed units go to orders waiting for them, by payment time.
     _allocate_waiting(stocks, _Ledger(actor))
     alerts.check_reorder_points({r.product_id for r in reservations}, stocks)
     return released
+
+
+def _put_back_picked(
+    order_number: str, picked: list[Reservation], stocks: dict[int, StockLevel], ledger: _Ledger
+) -> None:
+    """Units already picked for an order that is dropped go back to the bins they came from
+    (newest picks first), as a ``return`` movement: the tote is emptied back onto the shelf."""
+    if not picked:
+        return
+    by_location = {(s.product_id, s.location_id): s for s in stocks.values()}
+    taken: dict[tuple[int, int], int] = defaultdict(int)
+    for product_id, location_id, delta in (
+        StockMovement.objects.filter(
+            order_number=order_number,
+            product_id__in=[r.product_id for r in picked],
+            kind__in=[MovementKind.PICK, MovementKind.RETURN],
+        )
+        .order_by("-id")
+        .values_list("product_id", "location_id", "on_hand_delta")
+    ):
+        taken[(product_id, location_id)] -= delta
+    for reservation in picked:
+        units = reservation.quantity_picked
+        for (product_id, location_id), count in taken.items():
+            if product_id != reservation.product_id or count <= 0 or units == 0:
+                continue
+            back = min(units, count)
+            ledger.move(
+                by_location[(product_id, location_id)],
+                MovementKind.RETURN,
+                on_hand=back,
+                note="put back from the tote: the order was dropped after picking",
+            )
+            units -= back
 
 
 @transaction.atomic

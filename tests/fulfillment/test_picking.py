@@ -348,3 +348,23 @@ def test_aborting_one_order_takes_it_off_its_list_and_back_to_paid() -> None:
     assert PickListOrder.objects.get(order=one).state == EntryState.REMOVED
     assert pick_list.tasks.filter(entry__order=one, status=TaskStatus.CANCELLED).count() == 1
     assert PickList.objects.get(pk=pick_list.pk).status == PickListStatus.PICKING
+
+
+def test_an_order_cancelled_after_some_units_were_picked_puts_them_back_in_their_bin() -> None:
+    stock("TEE", 2, "A-01", 10)
+    stock("CAP", 1, "B-01", 20)
+    order = paid_order({"TEE": 2, "CAP": 1})
+    waiting = paid_order({"TEE": 1})  # nothing left for it until the units come back
+    pam = picker("pam")
+    pick_list = started(pam, order)
+    picking.pick_scan(actor=Actor.for_user(pam), number=pick_list.number, code="TEE", quantity=2)
+    picking.pick_list_cancel(actor=Actor.for_user(pam), number=pick_list.number, reason="customer called")
+
+    services.order_cancel(actor=SYSTEM, number=order.number, reason="customer called")
+
+    tee = StockLevel.objects.get(product__sku="TEE")
+    assert (tee.on_hand, tee.allocated) == (2, 1)  # back on the shelf, one unit now for the waiting order
+    back = StockMovement.objects.get(kind="return", order_number=order.number)
+    assert (back.location.code, back.on_hand_delta) == ("A-01", 2)
+    assert not Reservation.objects.filter(order_number=order.number).exists()
+    assert Reservation.objects.get(order_number=waiting.number).quantity_allocated == 1
