@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from rest_framework.settings import api_settings
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 
 class PerAddressScopedThrottle(ScopedRateThrottle):
@@ -38,3 +38,15 @@ class PerAddressScopedThrottle(ScopedRateThrottle):
         if settings.BEHIND_HTTPS and forwarded:
             return str(forwarded.split(",")[-1].strip())
         return remote_addr
+
+
+def password_attempt_allowed(request: Any, scope: str) -> bool:
+    """For HTML views that take a password (a supervisor approving at a packing station):
+    counts the attempt in the same per-address budget as the API's ``scope`` and says whether
+    it is still within it."""
+    throttle = PerAddressScopedThrottle()
+    throttle.scope = scope
+    throttle.rate = throttle.get_rate()
+    # What ScopedRateThrottle.allow_request sets up from a DRF view, done here without one.
+    throttle.num_requests, throttle.duration = throttle.parse_rate(throttle.rate)  # type: ignore[attr-defined]
+    return SimpleRateThrottle.allow_request(throttle, request, cast(Any, None))

@@ -822,3 +822,29 @@ def test_staff_without_a_role_see_no_fulfillment_links() -> None:
     page = client_for(make_staff(None)).get("/staff/").content.decode()
 
     assert "/staff/picking/" not in page and "/staff/packing/" not in page
+
+
+def test_supervisor_passwords_are_limited_per_station_address(shelves: None, boxes: None) -> None:
+    from django.core.cache import cache
+
+    order = paid_order({"TEE": 1})
+    picked(order)
+    pat = packer("pat")
+    manager("boss")
+    client = client_for(pat)
+    packed_into_box(order, pat, client)
+    guess = {"override": "1", "sequence": 1, "weight_grams": 900, "reason": "Heavy", "supervisor": "boss"}
+    address = "10.77.0.1"
+    try:
+        answers = [
+            client.post(
+                f"/staff/packing/{order.number}/weigh/", {**guess, "password": f"guess{i}"}, REMOTE_ADDR=address
+            )
+            for i in range(11)
+        ]
+        last = client.get(answers[-1]["Location"])
+    finally:
+        cache.delete(f"throttle_supervisor_override_{address}")
+
+    assert "Too many supervisor password attempts" in last.content.decode()
+    assert Package.objects.get().status == PackageStatus.OPEN
