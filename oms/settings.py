@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "inventory",
     "orders",
     "fulfillment",
+    "shipping",
 ]
 
 MIDDLEWARE = [

@@ -73,6 +73,7 @@ ROLE_MIGRATIONS = [
     ("inventory", "0002_roles"),
     ("inventory", "0005_stock_roles"),
     ("fulfillment", "0002_roles"),
+    ("shipping", "0002_roles"),
 ]
 
 
