@@ -23,9 +23,10 @@ PATH_ORDER = ("location__pick_sequence", "location__code", "entry__position", "i
 
 
 def orders_ready_to_pick(*, warehouse: Warehouse | None = None) -> QuerySet[Order]:
-    """Paid orders with every unit secured and on no active pick list, oldest first (by
-    payment time until shipping brings ship-by dates). With ``warehouse``: only orders whose
-    units are all held there."""
+    """Paid orders with every unit secured and on no active pick list: earliest ship-by day
+    first, then oldest payment; orders without a promise yet (no carrier service mapped, or
+    not stamped yet) come last. With ``warehouse``: only orders whose units are all held
+    there."""
     short = Reservation.objects.filter(order_number=OuterRef("number"), quantity_allocated__lt=F("quantity"))
     on_list = PickListOrder.objects.filter(order=OuterRef("pk"), state__in=ACTIVE_ENTRY_STATES)
     orders = Order.objects.filter(status=OrderStatus.PAID).exclude(Exists(short)).exclude(Exists(on_list))
@@ -34,7 +35,7 @@ def orders_ready_to_pick(*, warehouse: Warehouse | None = None) -> QuerySet[Orde
         orders = orders.filter(Exists(held.filter(stock__location__warehouse=warehouse))).exclude(
             Exists(held.exclude(stock__location__warehouse=warehouse))
         )
-    return orders.order_by(F("paid_at").asc(nulls_last=True), "id")
+    return orders.order_by(F("ship_by").asc(nulls_last=True), F("paid_at").asc(nulls_last=True), "id")
 
 
 def pick_list_list() -> QuerySet[PickList]:

@@ -162,6 +162,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("OMS_EXPIRE_UNPAID_EVERY_SECONDS", 600),
     },
     "purge-idempotency-keys": {"task": "oms.common.tasks.purge_idempotency_keys", "schedule": 3600},
+    # Paid orders get their ship-by day within this many seconds (computed as of payment).
+    "stamp-delivery-promises": {
+        "task": "shipping.tasks.stamp_delivery_promises",
+        "schedule": env_int("OMS_PROMISE_EVERY_SECONDS", 30),
+    },
 }
 
 # --- Auth ------------------------------------------------------------------------------------

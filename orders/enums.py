@@ -40,6 +40,7 @@ class OrderEventKind(models.TextChoices):
     STATUS_CHANGED = "status_changed", "Status changed"
     PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
     SPLIT = "split", "Order split"
+    PROMISED = "promised", "Delivery promised"
 
 
 class OrderErrorCode(models.TextChoices):

@@ -27,12 +27,13 @@ def lock_orders(*, numbers: list[str]) -> list[Order]:
 
 
 def lock_free_orders(*, ids: list[int], exclude: set[int], limit: int) -> list[Order]:
-    """Locks up to ``limit`` of the orders that no other transaction holds, oldest payment
-    first, skipping locked ones (SKIP LOCKED with a LIMIT locks only the rows returned), so
-    two pickers taking a batch at once get different orders instead of waiting."""
+    """Locks up to ``limit`` of the orders that no other transaction holds, earliest ship-by
+    day first, then oldest payment, skipping locked ones (SKIP LOCKED with a LIMIT locks only
+    the rows returned), so two pickers taking a batch at once get different orders instead
+    of waiting."""
     return list(
         Order.objects.select_for_update(no_key=True, skip_locked=True)
         .filter(pk__in=ids)
         .exclude(pk__in=exclude)
-        .order_by(F("paid_at").asc(nulls_last=True), "id")[:limit]
+        .order_by(F("ship_by").asc(nulls_last=True), F("paid_at").asc(nulls_last=True), "id")[:limit]
     )

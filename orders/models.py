@@ -90,6 +90,9 @@ class Order(TimeStampedModel):
     executed_at = models.DateTimeField(null=True, blank=True)
     returned_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The carrier's promise, computed as of the payment time by shipping (ADR 0006).
+    ship_by = models.DateField(null=True, blank=True, help_text="The day the order must be handed to the carrier.")
+    promised_delivery = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

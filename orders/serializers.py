@@ -209,6 +209,10 @@ class OrderSummaryOutput(serializers.Serializer):
     executed_at = serializers.DateTimeField(allow_null=True)
     returned_at = serializers.DateTimeField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
+    ship_by = serializers.DateField(
+        allow_null=True, help_text="The day the order must be handed to the carrier; set soon after payment."
+    )
+    promised_delivery = serializers.DateField(allow_null=True, help_text="The delivery day promised to the customer.")
 
 
 class OrderDetailOutput(OrderSummaryOutput):

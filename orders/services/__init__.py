@@ -13,6 +13,7 @@ from orders.services.lifecycle import (
     order_mark_returned,
     order_mark_shipped,
     order_require_move,
+    order_set_promise,
     order_start_picking,
     orders_expire_unpaid,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "order_mark_returned",
     "order_mark_shipped",
     "order_require_move",
+    "order_set_promise",
     "order_split",
     "order_start_picking",
     "orders_expire_unpaid",

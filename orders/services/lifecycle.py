@@ -5,7 +5,7 @@ the stage time, keeps stock in step and records an ``OrderEvent``, in the caller
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -237,3 +237,23 @@ def orders_expire_unpaid(*, now: datetime | None = None) -> list[str]:
             )
         cancelled.append(number)
     return cancelled
+
+
+@transaction.atomic
+def order_set_promise(*, actor: Actor, number: str, ship_by: date, promised_delivery: date) -> Order:
+    """Records the carrier's promise for a paid order: the day it must leave and the day it
+    should arrive (computed by shipping from the payment time). Recorded once: an order that
+    already has a promise keeps it, so a late or repeated computation changes nothing."""
+    order = lock_order(number=number)
+    if order.ship_by is not None:
+        return order
+    order.ship_by, order.promised_delivery = ship_by, promised_delivery
+    order.save(update_fields=["ship_by", "promised_delivery", "updated_at"])
+    _record_event(
+        order=order,
+        actor=actor,
+        kind=OrderEventKind.PROMISED,
+        note=f"ship by {ship_by.isoformat()}, delivery promised for {promised_delivery.isoformat()}",
+        data={"ship_by": ship_by.isoformat(), "promised_delivery": promised_delivery.isoformat()},
+    )
+    return order
