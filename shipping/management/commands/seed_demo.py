@@ -1,11 +1,13 @@
-"""Loads demo data once: products, bins, box types, a packing station, shipping methods, a
-user per role, an API client, and orders in every status, all made through the real
-services: orders that reached the warehouse were picked from pick lists and packed into
-weighed boxes, so their timelines and the stock ledger are real."""
+"""Loads demo data once: products, bins, box types, a packing station, shipping methods with
+the carrier services that deliver them, a user per role, an API client, and orders in every
+status, all made through the real services: orders that reached the warehouse were picked
+from pick lists and packed into weighed boxes, and those waiting for the carrier have their
+delivery promise, so timelines and the stock ledger are real."""
 
 from __future__ import annotations
 
 import random
+from datetime import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,8 @@ from orders import services
 from orders.demo import STEPS_TO
 from orders.enums import OrderStatus, SalesChannel
 from orders.models import Order, ShippingMethod
+from shipping.models import Carrier, CarrierService, PriceRule, ShippingMethodService
+from shipping.services.promises import promises_stamp
 
 DEMO_PASSWORD = "oms-demo"  # noqa: S105 (demo accounts, printed to the user)
 
@@ -47,6 +51,12 @@ BOXES = [
     ("BOX-S", "Box small", 300, 200, 100, 150),
     ("BOX-M", "Box medium", 400, 300, 200, 320),
 ]
+# Carrier services per shipping method: code, name, level, transit days, cut-off hour, flat, per kg.
+SERVICES = {
+    "standard": ("STD", "Standard parcel", "standard", 2, 15, "6.50", "1.20"),
+    "express": ("EXP", "Express next day", "express", 1, 13, "14.00", "2.00"),
+    "pickup": ("PUP", "Pick-up point", "pickup_point", 2, 16, "4.00", "0.80"),
+}
 METHODS = [
     ("standard", "Standard delivery", "4.99"),
     ("express", "Express delivery", "12.99"),
@@ -81,6 +91,7 @@ class Command(BaseCommand):
             users = self._users()
             key = api_client_create(name="demo-shop", roles=[roles.INTEGRATOR]).raw_key
         self._orders(orders)
+        promises_stamp()
         lines = [
             "Demo log-ins (password for all: " + DEMO_PASSWORD + "):",
             *(f"  {name:<8} {role}" for name, role in users),
@@ -119,6 +130,28 @@ class Command(BaseCommand):
                     "height_mm": height,
                     "tare_grams": tare,
                 },
+            )
+        carrier, _ = Carrier.objects.get_or_create(
+            code="FLEET",
+            defaults={"name": "Own fleet", "tracking_url_template": "https://track.example.com/{tracking_number}"},
+        )
+        for method, (code, name, level, transit, cutoff, flat, per_kg) in SERVICES.items():
+            service, _ = CarrierService.objects.get_or_create(
+                carrier=carrier,
+                code=code,
+                defaults={
+                    "name": name,
+                    "service_level": level,
+                    "transit_days": transit,
+                    "cutoff_time": time(cutoff),
+                    "pickup_weekdays": [0, 1, 2, 3, 4],
+                },
+            )
+            PriceRule.objects.get_or_create(
+                service=service, zone="everywhere", defaults={"flat": Decimal(flat), "per_kg": Decimal(per_kg)}
+            )
+            ShippingMethodService.objects.get_or_create(
+                shipping_method=ShippingMethod.objects.get(code=method), defaults={"service": service}
             )
         PackingStation.objects.get_or_create(
             code="PACK-1", defaults={"name": "Packing table 1", "warehouse": warehouse}

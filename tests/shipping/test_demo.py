@@ -41,3 +41,10 @@ def test_demo_orders_past_packing_were_picked_and_packed_for_real(tmp_path) -> N
         assert units == picked > 0
         packages = Package.objects.filter(order__number=number)
         assert packages and all(p.status == PackageStatus.CLOSED and p.weight_grams for p in packages)
+
+
+def test_demo_orders_waiting_for_the_carrier_have_delivery_promises(tmp_path) -> None:
+    call_command("seed_demo", orders=16, credentials_file=str(tmp_path / "demo.txt"), stdout=StringIO())
+
+    waiting = Order.objects.filter(status__in=[OrderStatus.PAID, OrderStatus.PICKING, OrderStatus.PACKED])
+    assert waiting and all(o.ship_by and o.promised_delivery and o.promised_delivery >= o.ship_by for o in waiting)
