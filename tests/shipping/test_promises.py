@@ -88,3 +88,22 @@ def test_the_queue_puts_the_earliest_ship_by_day_first(fleet) -> None:
 
     assert queue == [late_payment_early_cutoff, early_payment, no_promise_yet]
     assert [o.ship_by for o in queue[:2]] == [date(2026, 11, 23), date(2026, 11, 24)]
+
+
+def test_ship_today_lists_what_must_leave_today_with_time_left_and_overdue_orders_first(fleet) -> None:
+    from datetime import timedelta
+
+    from shipping.selectors import ship_today
+
+    overdue = paid_order({"TEE": 1})
+    today = paid_order({"TEE": 1})
+    tomorrow = paid_order({"TEE": 1})
+    Order.objects.filter(pk=overdue.pk).update(ship_by=date(2026, 11, 23))
+    Order.objects.filter(pk=today.pk).update(ship_by=date(2026, 11, 24))
+    Order.objects.filter(pk=tomorrow.pk).update(ship_by=date(2026, 11, 25))
+
+    rows = ship_today(now=datetime(2026, 11, 24, 13, 30, tzinfo=WARSAW))
+
+    assert [(r.number, r.late) for r in rows] == [(overdue.number, True), (today.number, False)]
+    assert rows[1].time_left == timedelta(hours=1, minutes=30)
+    assert rows[0].time_left == -timedelta(days=1, hours=-1, minutes=-30)
