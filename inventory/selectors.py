@@ -11,6 +11,7 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -89,6 +90,18 @@ def product_get(*, sku: str) -> Product:
     if product is None:
         raise NotFound(f"No product with SKU {sku}.", code="product_not_found", extra={"sku": sku})
     return product
+
+
+def scan_matches(product: Product, code: str) -> bool:
+    """Whether a scanned or typed code names the product: its SKU (any case) or its barcode."""
+    code = code.strip()
+    return code.lower() == product.sku.lower() or (bool(product.barcode) and code == product.barcode)
+
+
+def product_by_scan(code: str) -> Product | None:
+    """The product a scanned or typed code names, if any (to say what was scanned instead)."""
+    code = code.strip()
+    return Product.objects.filter(Q(sku__iexact=code) | Q(barcode=code)).first()
 
 
 def location_get(*, code: str) -> Location:

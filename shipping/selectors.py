@@ -25,6 +25,19 @@ def service_calendar(service: CarrierService) -> ServiceCalendar:
     )
 
 
+def services_by_method() -> dict[str, tuple[CarrierService, ServiceCalendar]]:
+    """Each mapped shipping method's carrier service with its calendar, by method code."""
+    links = ShippingMethodService.objects.select_related("service__carrier")
+    calendars: dict[int, ServiceCalendar] = {}
+    result: dict[str, tuple[CarrierService, ServiceCalendar]] = {}
+    for link in links:
+        service = link.service
+        if service.pk not in calendars:
+            calendars[service.pk] = service_calendar(service)
+        result[str(link.shipping_method_id)] = (service, calendars[service.pk])
+    return result
+
+
 def service_of_method(shipping_method_code: str) -> CarrierService | None:
     """The carrier service that delivers a shipping method, if one is mapped."""
     link = (
@@ -54,21 +67,19 @@ def ship_today(*, now: datetime) -> list[ShipTodayRow]:
     """Orders that must leave today (shop time) or should already have left, with the time
     left to their cut-off: overdue ones first, then the nearest cut-off."""
     today = now.astimezone(ZoneInfo(settings.TIME_ZONE)).date()
-    links = dict(ShippingMethodService.objects.values_list("shipping_method_id", "service_id"))
-    services = {s.pk: s for s in CarrierService.objects.select_related("carrier").filter(pk__in=set(links.values()))}
-    calendars = {pk: service_calendar(s) for pk, s in services.items()}
+    by_method = services_by_method()
     rows = []
     for number, status, method, ship_by in Order.objects.filter(
-        status__in=_WAITING, ship_by__lte=today, shipping_method_id__in=list(links)
+        status__in=_WAITING, ship_by__lte=today, shipping_method_id__in=list(by_method)
     ).values_list("number", "status", "shipping_method_id", "ship_by"):
         if ship_by is None:  # excluded by the query; narrows the type
             continue
-        calendar = calendars[links[method]]
+        service, calendar = by_method[str(method)]  # the method code (to_field)
         rows.append(
             ShipTodayRow(
                 number=number,
                 status=status,
-                service=services[links[method]],
+                service=service,
                 ship_by=ship_by,
                 cutoff_at=calendar.cutoff_at(ship_by),
                 time_left=time_to_cutoff(calendar, ship_by, now=now),

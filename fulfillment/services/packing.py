@@ -24,7 +24,8 @@ from fulfillment.enums import (
 )
 from fulfillment.models import Package, PackageItem, PackageType, PackingSession, PackingStation, PickListOrder
 from fulfillment.services.picking.state import record_accuracy
-from inventory.models import Product, Reservation
+from inventory.models import Reservation
+from inventory.selectors import product_by_scan, scan_matches
 from oms.common.actors import Actor
 from oms.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from orders.enums import OrderStatus
@@ -181,9 +182,9 @@ def pack_scan(*, actor: Actor, order_number: str, code: str, quantity: int = 1) 
         raise InvalidInput("Scan at least one unit.", fields={"quantity": ["Must be 1 or more."]})
     order, session = _lock_session(order_number)
     lines = list(order.lines.select_related("product"))
-    line = next((ln for ln in lines if _matches(ln.product, code)), None)
+    line = next((ln for ln in lines if scan_matches(ln.product, code)), None)
     if line is None:
-        scanned = Product.objects.filter(Q(sku__iexact=code) | Q(barcode=code)).first()
+        scanned = product_by_scan(code)
         record_accuracy(
             actor,
             AccuracyKind.WRONG_PACK_SCAN,
@@ -198,7 +199,8 @@ def pack_scan(*, actor: Actor, order_number: str, code: str, quantity: int = 1) 
             code=FulfillmentErrorCode.NOT_IN_ORDER,
             message=f"{what} is not in order {order.number}. Put it aside for the supervisor.",
         )
-    verified = verified_units(session).get(line.pk, 0)
+    verified_by_line = verified_units(session)
+    verified = verified_by_line.get(line.pk, 0)
     if verified + quantity > line.quantity:
         record_accuracy(
             actor,
@@ -229,7 +231,8 @@ def pack_scan(*, actor: Actor, order_number: str, code: str, quantity: int = 1) 
     if not updated:
         PackageItem.objects.create(package=package, line=line, product=line.product, quantity=quantity)
     done = verified + quantity
-    all_verified = all(verified_units(session).get(ln.pk, 0) >= ln.quantity for ln in lines)
+    verified_by_line[line.pk] = done
+    all_verified = all(verified_by_line.get(ln.pk, 0) >= ln.quantity for ln in lines)
     return PackScanResult(
         ok=True,
         package=package,
@@ -238,10 +241,6 @@ def pack_scan(*, actor: Actor, order_number: str, code: str, quantity: int = 1) 
         message=f"{line.sku}: {done} of {line.quantity} in package {package.sequence}."
         + (" Every unit is verified: weigh the box and complete." if all_verified else ""),
     )
-
-
-def _matches(product: Product, code: str) -> bool:
-    return code.lower() == product.sku.lower() or (bool(product.barcode) and code == product.barcode)
 
 
 def expected_weight(package: Package) -> int:

@@ -8,8 +8,7 @@ from orders.enums import OrderStatus
 from orders.models import Order
 from orders.services import order_set_promise
 from shipping.calendar import promised_delivery, ship_by
-from shipping.models import CarrierService, ShippingMethodService
-from shipping.selectors import service_calendar
+from shipping.selectors import services_by_method
 
 # Orders that can still use a promise: paid and not yet handed over.
 _OPEN = [OrderStatus.PAID, OrderStatus.PICKING, OrderStatus.PACKED]
@@ -19,16 +18,14 @@ def promises_stamp(*, limit: int = 500) -> list[str]:
     """Computes the promise of paid orders that have none yet and whose shipping method is
     mapped to a carrier service; returns their numbers. Each order is stamped in its own
     transaction; one already stamped meanwhile keeps its promise."""
-    links = dict(ShippingMethodService.objects.values_list("shipping_method_id", "service_id"))
-    if not links:
+    by_method = services_by_method()
+    if not by_method:
         return []
-    services = {s.pk: s for s in CarrierService.objects.select_related("carrier").filter(pk__in=set(links.values()))}
-    calendars = {pk: service_calendar(s) for pk, s in services.items()}
     actor = Actor.system("system: delivery promise")
     stamped = []
     orders = (
         Order.objects.filter(
-            status__in=_OPEN, paid_at__isnull=False, ship_by__isnull=True, shipping_method_id__in=list(links)
+            status__in=_OPEN, paid_at__isnull=False, ship_by__isnull=True, shipping_method_id__in=list(by_method)
         )
         .order_by("paid_at", "id")
         .values_list("number", "shipping_method_id", "paid_at")[:limit]
@@ -36,7 +33,7 @@ def promises_stamp(*, limit: int = 500) -> list[str]:
     for number, method, paid_at in orders:
         if paid_at is None:  # excluded by the query; narrows the type
             continue
-        calendar = calendars[links[method]]
+        _service, calendar = by_method[str(method)]  # the method code (to_field)
         day = ship_by(calendar, paid_at)
         order_set_promise(actor=actor, number=number, ship_by=day, promised_delivery=promised_delivery(calendar, day))
         stamped.append(number)

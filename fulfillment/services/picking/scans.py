@@ -6,7 +6,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from fulfillment.enums import (
@@ -19,12 +18,12 @@ from fulfillment.locks import lock_pick_list
 from fulfillment.models import PickList, PickListOrder, PickTask
 from fulfillment.services.picking.state import (
     _complete_if_done,
-    _matches,
     _require_own_or_manager,
     _require_picking,
     record_accuracy,
 )
-from inventory.models import Allocation, CountStatus, CycleCount, Location, Product, Reservation
+from inventory.models import Allocation, CountStatus, CycleCount, Location, Reservation
+from inventory.selectors import product_by_scan, scan_matches
 from inventory.services.counts import count_create
 from inventory.services.picking import NotHeldHere, stock_pick, stock_short_pick
 from oms.common.actors import Actor
@@ -93,8 +92,8 @@ def pick_scan(*, actor: Actor, number: str, code: str, task_id: int | None = Non
     task = _open_task(pick_list, task_id)
     product = task.product
     order_number = task.entry.order.number
-    if not _matches(product, code):
-        scanned = Product.objects.filter(Q(sku__iexact=code) | Q(barcode=code)).first()
+    if not scan_matches(product, code):
+        scanned = product_by_scan(code)
         what = f"{code} is {scanned.sku} ({scanned.name})" if scanned else f"{code} is not a product we know"
         record_accuracy(
             actor,

@@ -18,7 +18,7 @@ from fulfillment.enums import (
     TaskStatus,
 )
 from fulfillment.models import AccuracyEvent, PickList, PickListOrder
-from inventory.models import Allocation, Product, Reservation
+from inventory.models import Allocation, Reservation
 from inventory.selectors import stock_shortages
 from oms.common.actors import Actor
 from oms.common.errors import Conflict, Forbidden
@@ -129,11 +129,6 @@ def _not_ready_reason(order: Order, entry: PickListOrder | None) -> tuple[str, s
         short = ", ".join(f"{s.sku} {s.quantity_short} of {s.quantity}" for s in shortages)
         return FulfillmentErrorCode.ORDER_NOT_READY, f"{order.number} is short of stock ({short})"
     return None
-
-
-def _matches(product: Product, code: str) -> bool:
-    code = code.strip()
-    return code.lower() == product.sku.lower() or (bool(product.barcode) and code == product.barcode)
 
 
 def record_accuracy(
