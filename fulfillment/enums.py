@@ -1,5 +1,11 @@
 from django.db import models
 
+# The permissions the fulfillment use cases check (granted by migrations/0002_roles.py).
+PICK = "fulfillment.pick"
+MANAGE = "fulfillment.manage_pick_lists"
+PACK = "fulfillment.pack"
+OVERRIDE = "fulfillment.override_package_weight"
+
 
 class PickListStatus(models.TextChoices):
     ASSIGNED = "assigned", "Assigned"

@@ -38,16 +38,6 @@ def services_by_method() -> dict[str, tuple[CarrierService, ServiceCalendar]]:
     return result
 
 
-def service_of_method(shipping_method_code: str) -> CarrierService | None:
-    """The carrier service that delivers a shipping method, if one is mapped."""
-    link = (
-        ShippingMethodService.objects.select_related("service__carrier")
-        .filter(shipping_method__code=shipping_method_code)
-        .first()
-    )
-    return link.service if link else None
-
-
 @dataclass(frozen=True)
 class ShipTodayRow:
     number: str

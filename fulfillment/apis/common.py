@@ -1,5 +1,5 @@
-"""What the fulfillment endpoints share: the permissions they check, the error answers they
-document in the OpenAPI schema, the answer to a refused scan, and the caller."""
+"""What the fulfillment endpoints share: the error answers they document in the OpenAPI
+schema, the answer to a refused scan, and the caller. (Permission names: fulfillment.enums.)"""
 
 from __future__ import annotations
 
@@ -12,11 +12,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from oms.common.api_errors import ErrorSerializer
-
-PICK = "fulfillment.pick"
-MANAGE = "fulfillment.manage_pick_lists"
-PACK = "fulfillment.pack"
-OVERRIDE = "fulfillment.override_package_weight"
 
 
 def error_response(description: str) -> OpenApiResponse:

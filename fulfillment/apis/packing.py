@@ -19,13 +19,11 @@ from fulfillment import selectors
 from fulfillment.apis.common import (
     AUTH_ERRORS,
     INVALID,
-    OVERRIDE,
-    PACK,
     error_response,
     refused_response,
     request_caller,
 )
-from fulfillment.enums import FulfillmentErrorCode
+from fulfillment.enums import OVERRIDE, PACK, FulfillmentErrorCode
 from fulfillment.models import PackageItem, PackageType, PackingStation
 from fulfillment.serializers.packing import (
     PackageCloseInput,

@@ -20,13 +20,11 @@ from fulfillment.apis.common import (
     AUTH_ERRORS,
     INVALID,
     INVALID_FILTER,
-    MANAGE,
-    PICK,
     error_response,
     refused_response,
     request_caller,
 )
-from fulfillment.enums import EntryState, PickListStatus
+from fulfillment.enums import MANAGE, PICK, EntryState, PickListStatus
 from fulfillment.models import PickList, PickTask
 from fulfillment.serializers.picking import (
     PickListAssignInput,

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from fulfillment.enums import (
     ACTIVE_ENTRY_STATES,
+    OVERRIDE,
     AccuracyKind,
     EntryState,
     FulfillmentErrorCode,
@@ -32,8 +33,6 @@ from orders.enums import OrderStatus
 from orders.locks import lock_order
 from orders.models import Order, OrderLine
 from orders.services import order_mark_packed, order_require_move
-
-OVERRIDE_PERMISSION = "fulfillment.override_package_weight"
 
 
 @dataclass(frozen=True)
@@ -297,7 +296,7 @@ def package_close(
         reason = (override.reason or "").strip()
         if not reason:
             raise InvalidInput("Say why the weight is approved.", fields={"reason": ["This field may not be blank."]})
-        if not override.supervisor.is_active or not override.supervisor.has_perm(OVERRIDE_PERMISSION):
+        if not override.supervisor.is_active or not override.supervisor.has_perm(OVERRIDE):
             raise Forbidden(
                 f"{override.supervisor.get_username()} cannot approve package weights; ask a supervisor.",
                 code=FulfillmentErrorCode.OVERRIDE_NOT_ALLOWED,

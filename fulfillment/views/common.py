@@ -17,10 +17,6 @@ from fulfillment.enums import EntryState
 from fulfillment.models import PickList
 from oms.common.actors import Actor
 
-PICK = "fulfillment.pick"
-MANAGE = "fulfillment.manage_pick_lists"
-PACK = "fulfillment.pack"
-OVERRIDE = "fulfillment.override_package_weight"
 STATION_SESSION_KEY = "fulfillment_packing_station"
 
 View = Callable[..., HttpResponse]

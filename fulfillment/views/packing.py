@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from fulfillment import documents, forms
-from fulfillment.enums import FulfillmentErrorCode, PackageStatus
+from fulfillment.enums import OVERRIDE, PACK, FulfillmentErrorCode, PackageStatus
 from fulfillment.models import Package, PackingStation
 from fulfillment.selectors import (
     package_type_list,
@@ -23,8 +23,6 @@ from fulfillment.selectors import (
 )
 from fulfillment.services import packing
 from fulfillment.views.common import (
-    OVERRIDE,
-    PACK,
     STATION_SESSION_KEY,
     pdf_response,
     redirect_invalid,

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from fulfillment import documents, forms
-from fulfillment.enums import EntryState, PickListStatus, TaskStatus
+from fulfillment.enums import MANAGE, PICK, EntryState, PickListStatus, TaskStatus
 from fulfillment.models import PickList, PickTask
 from fulfillment.selectors import (
     next_task,
@@ -24,8 +24,6 @@ from fulfillment.selectors import (
 )
 from fulfillment.services import picking
 from fulfillment.views.common import (
-    MANAGE,
-    PICK,
     pdf_response,
     redirect_invalid,
     request_actor,

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from fulfillment import transitions
 from fulfillment.enums import (
+    PICK,
     EntryState,
     FulfillmentErrorCode,
     PickListStatus,
@@ -21,7 +22,6 @@ from fulfillment.enums import (
 from fulfillment.locks import lock_pick_list
 from fulfillment.models import PickList, PickListOrder, PickTask
 from fulfillment.services.picking.state import (
-    PICK_PERMISSION,
     PickListTransitionNotAllowed,
     _active_entries,
     _complete_if_done,
@@ -53,7 +53,7 @@ def _batch_limit(max_orders: int | None) -> int:
 
 
 def _require_picker(picker: User) -> None:
-    if not picker.is_active or not picker.has_perm(PICK_PERMISSION):
+    if not picker.is_active or not picker.has_perm(PICK):
         raise InvalidInput(
             f"{picker.get_username()} cannot pick: give the pick list to a user with the picker role.",
             fields={"picker": [f"{picker.get_username()} does not have the picker role."]},

@@ -12,6 +12,7 @@ from django.utils import timezone
 from fulfillment import transitions
 from fulfillment.enums import (
     ACTIVE_ENTRY_STATES,
+    MANAGE,
     EntryState,
     FulfillmentErrorCode,
     PickListStatus,
@@ -25,9 +26,6 @@ from oms.common.errors import Conflict, Forbidden
 from orders.enums import OrderStatus
 from orders.models import Order
 from orders.services import order_abort_picking
-
-MANAGE_PERMISSION = "fulfillment.manage_pick_lists"
-PICK_PERMISSION = "fulfillment.pick"
 
 
 class PickListTransitionNotAllowed(Conflict):
@@ -82,7 +80,7 @@ def _require_own_or_manager(pick_list: PickList, actor: Actor) -> None:
     if actor.user_id is not None and actor.user_id == pick_list.picker_id:
         return
     user = get_user_model().objects.filter(pk=actor.user_id).first() if actor.user_id else None
-    if user is not None and user.has_perm(MANAGE_PERMISSION):
+    if user is not None and user.has_perm(MANAGE):
         return
     raise Forbidden(
         f"Pick list {pick_list.number} is assigned to {pick_list.picker.get_username()}; "
