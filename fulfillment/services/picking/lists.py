@@ -11,7 +11,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from fulfillment import transitions
 from fulfillment.enums import (
     PICK,
     EntryState,
@@ -28,6 +27,7 @@ from fulfillment.services.picking.state import (
     _held_warehouses,
     _not_ready_reason,
     _pick_list_set_status,
+    _require_move,
     _require_own_or_manager,
 )
 from inventory.models import Allocation, Warehouse
@@ -256,8 +256,7 @@ def pick_list_start(*, actor: Actor, number: str, note: str = "") -> StartResult
     """
     pick_list = lock_pick_list(number=number)
     _require_own_or_manager(pick_list, actor)
-    if not transitions.can_move(pick_list.status, PickListStatus.PICKING):
-        _pick_list_set_status(pick_list, PickListStatus.PICKING)  # raises with the reason
+    _require_move(pick_list, PickListStatus.PICKING)
     entries = list(pick_list.entries.select_related("order").filter(state=EntryState.QUEUED))
     orders = {o.pk: o for o in lock_orders(numbers=[e.order.number for e in entries])}
     held = _held_warehouses([e.order.number for e in entries])
@@ -326,8 +325,7 @@ def pick_list_cancel(*, actor: Actor, number: str, reason: str) -> PickList:
         raise InvalidInput("Say why the pick list is cancelled.", fields={"reason": ["This field may not be blank."]})
     pick_list = lock_pick_list(number=number)
     _require_own_or_manager(pick_list, actor)
-    if not transitions.can_move(pick_list.status, PickListStatus.CANCELLED):
-        _pick_list_set_status(pick_list, PickListStatus.CANCELLED, reason=reason)  # raises with the reason
+    _require_move(pick_list, PickListStatus.CANCELLED)
     entries = list(pick_list.entries.select_related("order").filter(state__in=[EntryState.QUEUED, EntryState.PICKING]))
     lock_orders(numbers=[e.order.number for e in entries])
     for entry in entries:

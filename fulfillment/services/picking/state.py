@@ -35,8 +35,8 @@ class PickListTransitionNotAllowed(Conflict):
 # --- the one writer of PickList.status ------------------------------------------------------
 
 
-def _pick_list_set_status(pick_list: PickList, to_status: str, *, reason: str = "") -> None:
-    """Moves a locked pick list along ``transitions.PICK_LIST_TRANSITIONS``."""
+def _require_move(pick_list: PickList, to_status: str) -> None:
+    """Raises PickListTransitionNotAllowed unless the table allows the move; writes nothing."""
     if not transitions.can_move(pick_list.status, to_status):
         hints: dict[str, str] = {
             PickListStatus.ASSIGNED: "start it first",
@@ -49,6 +49,11 @@ def _pick_list_set_status(pick_list: PickList, to_status: str, *, reason: str = 
             + (f": {hint}." if hint else "."),
             extra={"number": pick_list.number, "status": pick_list.status, "requested": to_status},
         )
+
+
+def _pick_list_set_status(pick_list: PickList, to_status: str, *, reason: str = "") -> None:
+    """Moves a locked pick list along ``transitions.PICK_LIST_TRANSITIONS``."""
+    _require_move(pick_list, to_status)
     now = timezone.now()
     pick_list.status = to_status
     fields = ["status", "updated_at"]
