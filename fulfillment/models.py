@@ -122,11 +122,17 @@ class PackageType(TimeStampedModel):
 
 
 class PackingStation(TimeStampedModel):
-    """A packing table with its scale (and, later, its label printer)."""
+    """A packing table with its scale and label printer."""
 
     code = models.CharField(max_length=32, unique=True, validators=[code_validator])
     name = models.CharField(max_length=100)
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+")
+    label_format = models.CharField(
+        max_length=3,
+        blank=True,
+        choices=[("pdf", "PDF, 4 x 6 inch"), ("zpl", "ZPL for a thermal printer")],
+        help_text="What its label printer takes; empty for the carrier's default.",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:

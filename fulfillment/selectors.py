@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
-from fulfillment.enums import ACTIVE_ENTRY_STATES, PackingStatus, PickListStatus, TaskStatus
+from fulfillment.enums import ACTIVE_ENTRY_STATES, PackageStatus, PackingStatus, PickListStatus, TaskStatus
 from fulfillment.models import (
     AccuracyEvent,
     Package,
@@ -115,3 +115,27 @@ def packages_of_order(*, order_number: str) -> list[Package]:
 
 def accuracy_event_list() -> QuerySet[AccuracyEvent]:
     return AccuracyEvent.objects.select_related("user", "supervisor", "pick_list", "package").order_by("-id")
+
+
+def dispatch_warehouse(order: Order) -> Warehouse | None:
+    """The warehouse an order leaves from: where it was picked (its latest pick list), else
+    the station it was packed at."""
+    entry = PickListOrder.objects.filter(order=order).select_related("pick_list__warehouse").order_by("-id").first()
+    if entry is not None:
+        return entry.pick_list.warehouse
+    session = (
+        PackingSession.objects.filter(order=order, station__isnull=False)
+        .select_related("station__warehouse")
+        .order_by("-id")
+        .first()
+    )
+    return session.station.warehouse if session is not None and session.station is not None else None
+
+
+def closed_packages(order: Order) -> list[Package]:
+    """The order's weighed packages, with their type and station, in sequence."""
+    return list(
+        Package.objects.filter(order=order, status=PackageStatus.CLOSED)
+        .select_related("package_type", "session__station")
+        .order_by("sequence")
+    )

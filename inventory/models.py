@@ -44,6 +44,14 @@ class Warehouse(TimeStampedModel):
     code = models.CharField(max_length=32, unique=True, validators=[code_validator])
     name = models.CharField(max_length=200)
     is_active = models.BooleanField(default=True)
+    # The dispatch address: the sender on shipping labels and where returns come back to.
+    sender_name = models.CharField(max_length=200, blank=True, help_text="Sender on labels; the shop's name if empty.")
+    line1 = models.CharField(max_length=200, blank=True)
+    line2 = models.CharField(max_length=200, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code, such as PL.")
+    phone = models.CharField(max_length=32, blank=True)
 
     class Meta:
         ordering = ["code"]

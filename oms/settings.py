@@ -163,6 +163,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.expire_unpaid_orders",
         "schedule": env_int("OMS_EXPIRE_UNPAID_EVERY_SECONDS", 600),
     },
+    # Relays side effects whose relay after commit was lost (broker down, worker killed).
+    "sweep-outbox": {"task": "oms.common.tasks.sweep_outbox", "schedule": env_int("OMS_OUTBOX_SWEEP_SECONDS", 15)},
     "purge-idempotency-keys": {"task": "oms.common.tasks.purge_idempotency_keys", "schedule": 3600},
     # Paid orders get their ship-by day within this many seconds (computed as of payment).
     "stamp-delivery-promises": {
@@ -170,6 +172,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("OMS_PROMISE_EVERY_SECONDS", 30),
     },
 }
+
+# --- Outbox ---------------------------------------------------------------------------------
+# Which tasks act on which event: the emitting app names the event, this table the handlers.
+OMS_OUTBOX_ROUTES: dict[str, list[str]] = {
+    "order.packed": ["shipping.tasks.create_order_labels"],
+}
+# A message relayed or running is not relayed again by the sweep before this many seconds.
+OMS_OUTBOX_LEASE_SECONDS = env_int("OMS_OUTBOX_LEASE_SECONDS", 300)
+# Retries wait this long, doubled per attempt (capped at an hour).
+OMS_OUTBOX_RETRY_BASE_SECONDS = env_int("OMS_OUTBOX_RETRY_BASE_SECONDS", 30)
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -295,3 +307,6 @@ OMS_STAFF_TOKEN_TTL_HOURS = env_int("OMS_STAFF_TOKEN_TTL_HOURS", 12)
 OMS_PICK_BATCH_SIZE = env_int("OMS_PICK_BATCH_SIZE", 10)
 OMS_PACK_WEIGHT_TOLERANCE_PERCENT = env_int("OMS_PACK_WEIGHT_TOLERANCE_PERCENT", 10)
 OMS_PACK_WEIGHT_TOLERANCE_GRAMS = env_int("OMS_PACK_WEIGHT_TOLERANCE_GRAMS", 50)
+# A label whose carrier stays unreachable is tried this many times (backoff from
+# OMS_OUTBOX_RETRY_BASE_SECONDS), then shown to staff as failed with a retry action.
+OMS_LABEL_MAX_ATTEMPTS = env_int("OMS_LABEL_MAX_ATTEMPTS", 6)

@@ -22,3 +22,7 @@ WHITENOISE_AUTOREFRESH = True
 # The live server answers each request in a new thread; a persistent connection there would
 # outlive the thread and keep the test database busy when the run drops it.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+# Each test process publishes to its own queue, which the real-worker tests consume; messages
+# left by other tests never reach another process's worker.
+CELERY_TASK_DEFAULT_QUEUE = f"oms-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"

@@ -74,6 +74,7 @@ ROLE_MIGRATIONS = [
     ("inventory", "0005_stock_roles"),
     ("fulfillment", "0002_roles"),
     ("shipping", "0002_roles"),
+    ("shipping", "0004_label_roles"),
 ]
 
 

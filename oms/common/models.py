@@ -87,3 +87,44 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
+
+
+class OutboxState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class OutboxMessage(models.Model):
+    """Work that must happen because of a state change (a label, an email, a webhook),
+    written in the same transaction as the change and run by a Celery task after commit.
+
+    The task receives only the message id; what it needs is in ``payload`` (ids and
+    numbers, never secrets) and is re-read from the database. ``available_at`` is when the
+    periodic sweep may relay the message again if it is still pending: a relay lost between
+    commit and broker, a message dropped by the broker, or a worker killed mid-task is
+    picked up then. ``locked_until`` is the lease of the worker running it, so two copies of
+    one message never run at once.
+    """
+
+    key = models.CharField(max_length=200, unique=True, help_text="What caused it; the same cause is written once.")
+    task = models.CharField(max_length=200, help_text="The Celery task that carries it out.")
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=10, choices=OutboxState.choices, default=OutboxState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    available_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["available_at"], name="outbox_pending_due", condition=models.Q(state=OutboxState.PENDING)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,6 +1,7 @@
 """The lifecycle: ``_order_set_status`` is the only code that writes ``Order.status``. It
 locks nothing itself (callers hold the order lock), checks ``transitions.TRANSITIONS``, stamps
-the stage time, keeps stock in step and records an ``OrderEvent``, in the caller's transaction.
+the stage time, keeps stock in step, records an ``OrderEvent`` and writes the outbox messages
+routed to ``order.<status>``, in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from inventory.selectors import stock_shortages
 from inventory.services.stock import reservations_prioritize, stock_release_order
 from oms.common.actors import Actor
 from oms.common.errors import Conflict, InvalidInput
+from oms.common.outbox import outbox_emit
 from orders import transitions
 from orders.enums import OrderErrorCode, OrderEventKind, OrderStatus
 from orders.locks import lock_order
@@ -82,13 +84,19 @@ def _order_set_status(
         update_fields.append(name)
     order.save(update_fields=update_fields)
     _stock_follows_status(order, actor, note)
-    _record_event(
+    event = _record_event(
         order=order,
         actor=actor,
         kind=OrderEventKind.STATUS_CHANGED,
         from_status=from_status,
         to_status=to_status,
         note=note,
+    )
+    # Side effects of the move (labels once packed...) run after commit, from the outbox.
+    outbox_emit(
+        topic=f"order.{to_status}",
+        key=f"order.{to_status}:{order.number}:{event.pk}",
+        payload={"order": order.number, "from": from_status, "to": to_status, "event": event.pk},
     )
     return order
 

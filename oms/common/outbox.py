@@ -1,0 +1,184 @@
+"""The transactional outbox: side effects that must happen are written with the state change
+that causes them, relayed to Celery after commit, swept periodically, and run at most once at
+a time by a worker holding a lease.
+
+- ``outbox_emit(topic, key, payload)`` inside the caller's transaction writes one message per
+  task routed to the topic in ``settings.OMS_OUTBOX_ROUTES`` (the composition root decides
+  which app acts on which event, so the app emitting it names no other app).
+- After commit each message is relayed (``task.apply_async(args=[message_id])``); a broker that
+  is down loses nothing, since ``outbox_sweep`` relays every pending message that is due.
+- ``outbox_run(message_id, handler)`` is what a task calls: it takes the lease, runs the
+  handler outside any transaction, and records the outcome. A handler raises ``TryLater`` for
+  a recoverable failure (retried with exponential backoff up to ``max_attempts``) or
+  ``GiveUp`` for a permanent one. Handlers must be idempotent: a message may run again after
+  a worker dies between the handler's work and the outcome being recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from oms.common.models import OutboxMessage, OutboxState
+
+logger = logging.getLogger(__name__)
+
+
+class TryLater(Exception):
+    """A recoverable failure (a carrier or mail server that does not answer)."""
+
+
+class GiveUp(Exception):
+    """A failure that retrying cannot fix (an address the carrier rejects)."""
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.OMS_OUTBOX_LEASE_SECONDS)
+
+
+def outbox_enqueue(*, task: str, key: str, payload: dict[str, Any]) -> OutboxMessage | None:
+    """Writes a message for ``task`` in the caller's transaction and relays it after commit.
+    Returns None when a message with this key exists already (the same cause, written once)."""
+    with transaction.atomic():  # a savepoint: a duplicate key leaves the caller's work intact
+        try:
+            message = OutboxMessage.objects.create(
+                key=key, task=task, payload=payload, available_at=timezone.now() + _lease()
+            )
+        except IntegrityError:
+            return None
+    transaction.on_commit(partial(outbox_relay, [message.pk]))
+    return message
+
+
+def outbox_emit(*, topic: str, key: str, payload: dict[str, Any]) -> list[OutboxMessage]:
+    """Writes one message per task routed to ``topic``; nothing when none is."""
+    messages = []
+    for task in settings.OMS_OUTBOX_ROUTES.get(topic, ()):
+        message = outbox_enqueue(task=task, key=f"{key}>{task}", payload={**payload, "topic": topic})
+        if message is not None:
+            messages.append(message)
+    return messages
+
+
+def outbox_relay(message_ids: Iterable[int], *, countdown: float | None = None) -> int:
+    """Hands messages to the broker; returns how many went. A broker that is down is logged
+    and left to the sweep: the messages stay pending and become due again."""
+    sent = 0
+    rows = OutboxMessage.objects.filter(pk__in=list(message_ids), state=OutboxState.PENDING).values_list("pk", "task")
+    for pk, task_name in rows:
+        try:
+            current_app.tasks[task_name].apply_async(args=[pk], countdown=countdown)
+        except Exception:
+            logger.warning("Outbox message %s not relayed (broker unavailable?); the sweep will retry it.", pk)
+            continue
+        sent += 1
+    return sent
+
+
+def outbox_sweep(*, limit: int = 500) -> int:
+    """Periodic: relays pending messages that are due (never relayed, relay lost, worker
+    died, retry whose delayed task was lost). Returns how many were relayed."""
+    now = timezone.now()
+    with transaction.atomic():
+        due = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(state=OutboxState.PENDING, available_at__lte=now)
+            .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+            .order_by("available_at", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
+        OutboxMessage.objects.filter(pk__in=due).update(available_at=now + _lease())
+    return outbox_relay(due) if due else 0
+
+
+def backoff_seconds(attempt: int) -> int:
+    """Delay before retry ``attempt`` + 1: the base doubled per attempt, capped at an hour."""
+    base = settings.OMS_OUTBOX_RETRY_BASE_SECONDS
+    return int(min(base * 2 ** max(attempt - 1, 0), 3600))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str  # done, retry, failed, skipped
+    attempts: int = 0
+    error: str = ""
+
+
+def _claim(message_id: int) -> OutboxMessage | None:
+    now = timezone.now()
+    claimed = (
+        OutboxMessage.objects.filter(pk=message_id, state=OutboxState.PENDING)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .update(locked_until=now + _lease(), available_at=now + _lease())
+    )
+    if not claimed:
+        return None
+    return OutboxMessage.objects.get(pk=message_id)
+
+
+def outbox_run(
+    message_id: int,
+    handler: Callable[[dict[str, Any], int], None],
+    *,
+    max_attempts: int,
+    on_final_failure: Callable[[dict[str, Any], str], None] | None = None,
+) -> Outcome:
+    """Runs one message if it is pending and nobody else is running it.
+
+    ``handler(payload, attempt)`` does the work (attempt counts from 1). On ``TryLater`` the
+    message is retried after ``backoff_seconds(attempt)`` until ``max_attempts``; then, or on
+    ``GiveUp``, it is marked failed and ``on_final_failure(payload, error)`` records what
+    staff should see. Any other exception counts as recoverable too, so a bug fixed by a
+    deploy heals on the next attempt instead of losing the message.
+    """
+    message = _claim(message_id)
+    if message is None:
+        return Outcome("skipped")
+    attempt = message.attempts + 1
+    OutboxMessage.objects.filter(pk=message.pk).update(attempts=attempt)
+    try:
+        handler(message.payload, attempt)
+    except GiveUp as exc:
+        return _fail(message, attempt, str(exc), on_final_failure)
+    except Exception as exc:
+        error = str(exc) if isinstance(exc, TryLater) else f"{exc.__class__.__name__}: {exc}"
+        if not isinstance(exc, TryLater):
+            logger.exception("Outbox message %s (%s) failed on attempt %s", message.pk, message.task, attempt)
+        if attempt >= max_attempts:
+            return _fail(message, attempt, error, on_final_failure)
+        delay = backoff_seconds(attempt)
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            last_error=error,
+            locked_until=None,
+            available_at=timezone.now() + timedelta(seconds=delay) + _lease(),
+        )
+        outbox_relay([message.pk], countdown=delay)
+        return Outcome("retry", attempt, error)
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        state=OutboxState.DONE, done_at=timezone.now(), locked_until=None, last_error=""
+    )
+    return Outcome("done", attempt)
+
+
+def _fail(
+    message: OutboxMessage,
+    attempt: int,
+    error: str,
+    on_final_failure: Callable[[dict[str, Any], str], None] | None,
+) -> Outcome:
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        state=OutboxState.FAILED, last_error=error, locked_until=None, done_at=timezone.now()
+    )
+    if on_final_failure is not None:
+        on_final_failure(message.payload, error)
+    return Outcome("failed", attempt, error)
