@@ -307,6 +307,8 @@ OMS_STAFF_TOKEN_TTL_HOURS = env_int("OMS_STAFF_TOKEN_TTL_HOURS", 12)
 OMS_PICK_BATCH_SIZE = env_int("OMS_PICK_BATCH_SIZE", 10)
 OMS_PACK_WEIGHT_TOLERANCE_PERCENT = env_int("OMS_PACK_WEIGHT_TOLERANCE_PERCENT", 10)
 OMS_PACK_WEIGHT_TOLERANCE_GRAMS = env_int("OMS_PACK_WEIGHT_TOLERANCE_GRAMS", 50)
+# A shipment with no tracking event for this many days is flagged as stale.
+OMS_TRACKING_STALE_DAYS = env_int("OMS_TRACKING_STALE_DAYS", 5)
 # A label whose carrier stays unreachable is tried this many times (backoff from
 # OMS_OUTBOX_RETRY_BASE_SECONDS), then shown to staff as failed with a retry action.
 OMS_LABEL_MAX_ATTEMPTS = env_int("OMS_LABEL_MAX_ATTEMPTS", 6)

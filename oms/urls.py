@@ -47,6 +47,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("stock/import/", StockImportView.as_view(), name="stock-import"),
     path("auth/", include("oms.common.api_urls")),
     path("", include(router.urls)),
+    path("", include("shipping.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-v1:schema"), name="docs"),
 ]
@@ -56,6 +57,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("staff/", include("oms.common.staff_urls")),
     path("staff/", include("fulfillment.staff_urls")),
+    path("staff/", include("shipping.staff_urls")),
     path("api/v1/", include((api_v1, "api-v1"))),
 ]
 
