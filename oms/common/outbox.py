@@ -5,7 +5,7 @@ a time by a worker holding a lease.
 - ``outbox_emit(topic, key, payload)`` inside the caller's transaction writes one message per
   task routed to the topic in ``settings.OMS_OUTBOX_ROUTES`` (the composition root decides
   which app acts on which event, so the app emitting it names no other app).
-- After commit each message is relayed (``task.apply_async(args=[message_id])``); a broker that
+- After commit each message is relayed (``send_task(task, args=[message_id])``); a broker that
   is down loses nothing, since ``outbox_sweep`` relays every pending message that is due.
 - ``outbox_run(message_id, handler)`` is what a task calls: it takes the lease, runs the
   handler outside any transaction, and records the outcome. A handler raises ``TryLater`` for
@@ -77,9 +77,10 @@ def outbox_relay(message_ids: Iterable[int], *, countdown: float | None = None) 
     rows = OutboxMessage.objects.filter(pk__in=list(message_ids), state=OutboxState.PENDING).values_list("pk", "task")
     for pk, task_name in rows:
         try:
-            current_app.tasks[task_name].apply_async(args=[pk], countdown=countdown)
-        except Exception:
-            logger.warning("Outbox message %s not relayed (broker unavailable?); the sweep will retry it.", pk)
+            # By name: the relaying process need not import the app that carries the task out.
+            current_app.send_task(task_name, args=[pk], countdown=countdown)
+        except Exception as exc:
+            logger.warning("Outbox message %s not relayed (%s); the sweep will retry it.", pk, exc)
             continue
         sent += 1
     return sent
