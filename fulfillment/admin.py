@@ -20,7 +20,7 @@ class PackageTypeAdmin(admin.ModelAdmin):
 
 @admin.register(PackingStation)
 class PackingStationAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "warehouse", "is_active"]
+    list_display = ["code", "name", "warehouse", "label_format", "is_active"]
     list_filter = ["warehouse", "is_active"]
 
 

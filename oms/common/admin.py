@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from oms.common import roles
-from oms.common.models import ApiClient, StaffToken
+from oms.common.models import ApiClient, OutboxMessage, StaffToken
 from oms.common.services import api_client_create, api_client_revoke, staff_token_revoke
 
 
@@ -83,3 +83,22 @@ admin.site.unregister(Group)
 class RoleAdmin(admin.ModelAdmin):
     list_display = ["name"]
     filter_horizontal = ["permissions"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Read-only: what the workers were asked to do and how it went."""
+
+    list_display = ["key", "task", "state", "attempts", "created_at", "available_at", "done_at"]
+    list_filter = ["state", "task"]
+    search_fields = ["key"]
+    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OutboxMessage | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: OutboxMessage | None = None) -> bool:
+        return False
