@@ -74,8 +74,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class LabelInline(admin.TabularInline):
     model = Label
-    fields = ["package", "status", "tracking_number", "format", "attempts", "last_error", "issued_at", "voided_at"]
-    readonly_fields = fields
+    fields = readonly_fields = [
+        "package",
+        "status",
+        "tracking_number",
+        "format",
+        "attempts",
+        "last_error",
+        "issued_at",
+        "voided_at",
+    ]
     extra = 0
     can_delete = False
 
@@ -85,8 +93,7 @@ class LabelInline(admin.TabularInline):
 
 class ShipmentEventInline(admin.TabularInline):
     model = ShipmentEvent
-    fields = ["created_at", "kind", "from_status", "to_status", "note", "actor_label"]
-    readonly_fields = fields
+    fields = readonly_fields = ["created_at", "kind", "from_status", "to_status", "note", "actor_label"]
     extra = 0
     can_delete = False
 
