@@ -74,16 +74,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class LabelInline(admin.TabularInline):
     model = Label
-    fields = readonly_fields = [
-        "package",
-        "status",
-        "tracking_number",
-        "format",
-        "attempts",
-        "last_error",
-        "issued_at",
-        "voided_at",
-    ]
+    fields = ("package", "status", "tracking_number", "format", "attempts", "last_error", "issued_at", "voided_at")
+    readonly_fields = fields
     extra = 0
     can_delete = False
 
@@ -93,7 +85,8 @@ class LabelInline(admin.TabularInline):
 
 class ShipmentEventInline(admin.TabularInline):
     model = ShipmentEvent
-    fields = readonly_fields = ["created_at", "kind", "from_status", "to_status", "note", "actor_label"]
+    fields = ("created_at", "kind", "from_status", "to_status", "note", "actor_label")
+    readonly_fields = fields
     extra = 0
     can_delete = False
 
