@@ -23,7 +23,13 @@ class ShipmentTransitionNotAllowed(Conflict):
 
 
 def lock_shipment(shipment_id: int) -> Shipment:
-    return Shipment.objects.select_for_update(no_key=True).select_related("carrier", "service").get(pk=shipment_id)
+    # of=self: the joined carrier and service rows are read, not locked; otherwise every
+    # shipment of a carrier would queue on its carrier row.
+    return (
+        Shipment.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("carrier", "service")
+        .get(pk=shipment_id)
+    )
 
 
 def shipment_record(
