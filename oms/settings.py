@@ -171,6 +171,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "shipping.tasks.stamp_delivery_promises",
         "schedule": env_int("OMS_PROMISE_EVERY_SECONDS", 30),
     },
+    # Shipments with no tracking event for OMS_TRACKING_STALE_DAYS are flagged for staff.
+    "flag-stale-shipments": {"task": "shipping.tasks.flag_stale_shipments", "schedule": 3600},
 }
 
 # --- Outbox ---------------------------------------------------------------------------------
@@ -312,3 +314,6 @@ OMS_TRACKING_STALE_DAYS = env_int("OMS_TRACKING_STALE_DAYS", 5)
 # A label whose carrier stays unreachable is tried this many times (backoff from
 # OMS_OUTBOX_RETRY_BASE_SECONDS), then shown to staff as failed with a retry action.
 OMS_LABEL_MAX_ATTEMPTS = env_int("OMS_LABEL_MAX_ATTEMPTS", 6)
+# A carrier API (karrio carriers) that has not answered after this long counts as unreachable
+# for that attempt.
+OMS_CARRIER_TIMEOUT_SECONDS = env_int("OMS_CARRIER_TIMEOUT_SECONDS", 30)

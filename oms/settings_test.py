@@ -25,4 +25,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 
 # Each test process publishes to its own queue, which the real-worker tests consume; messages
 # left by other tests never reach another process's worker.
-CELERY_TASK_DEFAULT_QUEUE = f"oms-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+# The database name keeps runs on different databases (several checkouts) apart too.
+CELERY_TASK_DEFAULT_QUEUE = (
+    f"oms-test-{os.environ['DATABASE_URL'].rsplit('/', 1)[-1]}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+)

@@ -126,7 +126,11 @@ def _recipient(order: Order) -> PostalAddress:
 def _reserve_number(label_id: int, sender: PostalAddress) -> None:
     """Own numbering: takes the next serial from the carrier's counter row, once per label."""
     with transaction.atomic():
-        label = Label.objects.select_for_update(no_key=True).select_related("shipment__carrier").get(pk=label_id)
+        label = (
+            Label.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("shipment__carrier")
+            .get(pk=label_id)
+        )
         if label.tracking_number or label.status != LabelStatus.REQUESTED:
             return
         carrier = label.shipment.carrier
@@ -249,7 +253,11 @@ def _labelled_if_complete(shipment: Shipment) -> None:
 
 def _label_failed(label_id: int, error: str, attempt: int) -> None:
     with transaction.atomic():
-        label = Label.objects.select_for_update(no_key=True).select_related("shipment", "package").get(pk=label_id)
+        label = (
+            Label.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("shipment", "package")
+            .get(pk=label_id)
+        )
         if label.status != LabelStatus.REQUESTED:
             return
         label.status = LabelStatus.FAILED
@@ -298,23 +306,26 @@ def _lock_label(label_id: int) -> tuple[Shipment, Label]:
     if shipment_id is None:
         raise NotFound(f"No label {label_id}.", code="label_not_found")
     shipment = lock_shipment(shipment_id)
-    label = Label.objects.select_for_update(no_key=True).select_related("package").get(pk=label_id)
+    label = Label.objects.select_for_update(no_key=True, of=("self",)).select_related("package").get(pk=label_id)
     return shipment, label
 
 
 @transaction.atomic
 def labels_retry(*, actor: Actor, order_number: str) -> list[int]:
-    """Staff retry after a final failure: the order's failed labels are requested again and
-    label creation is queued (also when the order got no label at all, such as an unmapped
-    shipping method since fixed). Returns the labels requested again.
+    """Staff retry: the order's failed labels are requested again and label creation is
+    queued now. Also queues it when labels are still waiting for an unreachable carrier (tried
+    now instead of after the backoff), when a package was left without a label (voided without
+    a new one), and when the order got no label at all (such as an unmapped shipping method
+    since fixed). Returns the labels requested again (the failed ones).
 
-    Raises NotFound, Conflict ``label_not_failed`` when nothing failed.
+    Raises NotFound, Conflict ``label_not_failed`` when there is nothing to retry.
     """
     order = Order.objects.filter(number=order_number).first()
     if order is None:
         raise NotFound(f"No order with number {order_number}.", code="order_not_found")
     shipment = Shipment.objects.filter(order=order).first()
     retried: list[int] = []
+    waiting = False
     if shipment is not None:
         shipment = lock_shipment(shipment.pk)
         for label in Label.objects.select_for_update(no_key=True).filter(shipment=shipment, status=LabelStatus.FAILED):
@@ -322,13 +333,26 @@ def labels_retry(*, actor: Actor, order_number: str) -> list[int]:
             label.attempts = 0
             label.save(update_fields=["status", "attempts"])
             retried.append(label.pk)
+        waiting = not retried and (
+            Label.objects.filter(shipment=shipment, status=LabelStatus.REQUESTED).exists()
+            or (shipment.status == ShipmentStatus.AWAITING_LABELS and _packages_without_label(shipment))
+        )
         if retried:
             shipment_record(shipment, actor, "labels_retried", f"{len(retried)} label(s)", data={"labels": retried})
+        elif waiting:
+            shipment_record(shipment, actor, "labels_retried", "label creation queued again")
     missing_shipment = shipment is None and order.status == "packed"
-    if not retried and not missing_shipment:
+    if not retried and not waiting and not missing_shipment:
         raise Conflict(f"Order {order_number} has no failed label to retry.", code=ShippingErrorCode.LABEL_NOT_FAILED)
     labels_enqueue(order_number=order_number, reason="retry")
     return retried
+
+
+def _packages_without_label(shipment: Shipment) -> bool:
+    current = set(
+        Label.objects.filter(shipment=shipment, status__in=CURRENT_LABEL_STATES).values_list("package_id", flat=True)
+    )
+    return any(package.pk not in current for package in closed_packages(shipment.order))
 
 
 def label_void(*, actor: Actor, label_id: int, reason: str, regenerate: bool = False) -> Label:
@@ -473,3 +497,24 @@ def live_labels_of_orders(order_numbers: list[str]) -> tuple[list[int], list[str
         by_order.setdefault(number, []).append(pk)
     ordered = [pk for number in dict.fromkeys(order_numbers) for pk in by_order.get(number, [])]
     return ordered, [n for n in dict.fromkeys(order_numbers) if n not in found]
+
+
+def labels_print_orders(*, actor: Actor, order_numbers: list[str], fmt: str = "") -> tuple[LabelDocument, list[str]]:
+    """Bulk print: one document with the live labels of the orders, in the order given and
+    package by package (see ``labels_print``, which counts the print), and the orders that have
+    no live label (not labelled yet, failed, voided, or no such order).
+
+    Raises InvalidInput (no orders named), Conflict ``no_labels`` when none of the orders has a
+    live label (nothing is counted).
+    """
+    numbers = list(dict.fromkeys(n.strip() for n in order_numbers if n and n.strip()))
+    if not numbers:
+        raise InvalidInput("Choose at least one order to print.", fields={"orders": ["Choose at least one order."]})
+    label_ids, without = live_labels_of_orders(numbers)
+    if not label_ids:
+        raise Conflict(
+            f"Nothing to print: no live label for {', '.join(without)} (labels still being made, failed or voided).",
+            code=ShippingErrorCode.NO_LABELS,
+            extra={"orders_without_labels": without},
+        )
+    return labels_print(actor=actor, label_ids=label_ids, fmt=fmt), without
