@@ -48,3 +48,25 @@ def test_demo_orders_waiting_for_the_carrier_have_delivery_promises(tmp_path) ->
 
     waiting = Order.objects.filter(status__in=[OrderStatus.PAID, OrderStatus.PICKING, OrderStatus.PACKED])
     assert waiting and all(o.ship_by and o.promised_delivery and o.promised_delivery >= o.ship_by for o in waiting)
+
+
+def test_demo_orders_past_packing_have_labels_hand_over_and_tracking(tmp_path) -> None:
+    from shipping.enums import LabelStatus, ShipmentStatus
+    from shipping.models import Label, Shipment, TrackingEvent
+
+    call_command("seed_demo", orders=16, credentials_file=str(tmp_path / "demo.txt"), stdout=StringIO())
+
+    expected = {
+        OrderStatus.PACKED: ShipmentStatus.LABELLED,
+        OrderStatus.SHIPPED: ShipmentStatus.HANDED_OVER,
+        OrderStatus.EXECUTED: ShipmentStatus.DELIVERED,
+        OrderStatus.RETURNED: ShipmentStatus.RETURNED,
+    }
+    for order in Order.objects.filter(status__in=WAREHOUSE_DONE):
+        shipment = Shipment.objects.get(order=order)
+        assert shipment.status == expected[order.status], order.number
+        assert Label.objects.filter(shipment=shipment, status=LabelStatus.LIVE).count() == order.packages.count()
+        if order.status != OrderStatus.PACKED:
+            assert TrackingEvent.objects.filter(label__shipment=shipment).exists()
+            assert not Label.objects.filter(shipment=shipment, scanned_out_at__isnull=True).exists()
+    assert "Tracking webhook secret" in (tmp_path / "demo.txt").read_text()

@@ -1,12 +1,14 @@
 """Loads demo data once: products, bins, box types, a packing station, shipping methods with
 the carrier services that deliver them, a user per role, an API client, and orders in every
 status, all made through the real services: orders that reached the warehouse were picked
-from pick lists and packed into weighed boxes, and those waiting for the carrier have their
-delivery promise, so timelines and the stock ledger are real."""
+from pick lists and packed into weighed boxes, packed ones have their labels, those with the
+carrier were scanned out on a manifest and have tracking events, and those waiting for the
+carrier have their delivery promise, so timelines and the stock ledger are real."""
 
 from __future__ import annotations
 
 import random
+import secrets
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +20,6 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from fulfillment.demo import order_walk_to
 from fulfillment.models import PackageType, PackingStation
 from inventory.models import Location, Product, Warehouse
 from inventory.services.products import product_create
@@ -31,6 +32,7 @@ from orders import services
 from orders.demo import STEPS_TO
 from orders.enums import OrderStatus, SalesChannel
 from orders.models import Order, ShippingMethod
+from shipping.demo import order_walk_to
 from shipping.models import Carrier, CarrierService, PriceRule, ShippingMethodService
 from shipping.services.promises import promises_stamp
 
@@ -96,6 +98,8 @@ class Command(BaseCommand):
             "Demo log-ins (password for all: " + DEMO_PASSWORD + "):",
             *(f"  {name:<8} {role}" for name, role in users),
             f"Demo API key (client demo-shop): {key}",
+            "Tracking webhook secret of carrier FLEET (POST /api/v1/carriers/FLEET/tracking-events/): "
+            + Carrier.objects.get(code="FLEET").webhook_secret,
         ]
         Path(credentials_file).parent.mkdir(parents=True, exist_ok=True)
         Path(credentials_file).write_text("\n".join(lines) + "\n")
@@ -106,7 +110,17 @@ class Command(BaseCommand):
         for sku, name, barcode, grams, price in PRODUCTS:
             if not Product.objects.filter(sku=sku).exists():
                 product_create(sku=sku, name=name, barcode=barcode, weight_grams=grams, price=Decimal(price))
-        warehouse, _ = Warehouse.objects.get_or_create(code="MAIN", defaults={"name": "Main warehouse"})
+        warehouse, _ = Warehouse.objects.get_or_create(
+            code="MAIN",
+            defaults={
+                "name": "Main warehouse",
+                "sender_name": settings.OMS_SHOP_NAME,
+                "line1": "Magazynowa 3",
+                "postal_code": "05-800",
+                "city": "Pruszków",
+                "country": "PL",
+            },
+        )
         receipt = []
         for index, (sku, *_rest) in enumerate(PRODUCTS):
             location, _ = Location.objects.get_or_create(
@@ -133,7 +147,12 @@ class Command(BaseCommand):
             )
         carrier, _ = Carrier.objects.get_or_create(
             code="FLEET",
-            defaults={"name": "Own fleet", "tracking_url_template": "https://track.example.com/{tracking_number}"},
+            defaults={
+                "name": "Own fleet",
+                "tracking_url_template": "https://track.example.com/{tracking_number}",
+                "tracking_prefix": "FL",
+                "webhook_secret": secrets.token_urlsafe(24),
+            },
         )
         for method, (code, name, level, transit, cutoff, flat, per_kg) in SERVICES.items():
             service, _ = CarrierService.objects.get_or_create(
@@ -178,6 +197,7 @@ class Command(BaseCommand):
         user_model = get_user_model()
         picker = user_model.objects.get(username=roles.PICKER)
         packer = user_model.objects.get(username=roles.PACKER)
+        shipper = user_model.objects.get(username=roles.SHIPPER)
         statuses = list(STEPS_TO)
         skus = [p[0] for p in PRODUCTS]
         for i in range(count):
@@ -199,5 +219,11 @@ class Command(BaseCommand):
             )
             order = services.order_create(actor=actor, draft=draft).order
             order_walk_to(
-                order=order, status=status, actor=actor, picker=picker, packer=packer, box=rng.choice(BOXES)[0]
+                order=order,
+                status=status,
+                actor=actor,
+                picker=picker,
+                packer=packer,
+                shipper=shipper,
+                box=rng.choice(BOXES)[0],
             )
