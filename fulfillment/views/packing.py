@@ -282,7 +282,11 @@ def packing_finish(request: HttpRequest, order_number: str) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("fulfillment:packing-order", order_number)
-    messages.success(request, f"Order {order.number} packed. Scan the next order or tote.")
+    messages.success(
+        request,
+        f"Order {order.number} packed; its labels are being made (print them under Labels). "
+        "Scan the next order or tote.",
+    )
     return redirect("fulfillment:packing")
 
 

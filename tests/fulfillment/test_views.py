@@ -749,7 +749,13 @@ def test_completing_packing_packs_the_order_and_goes_back_to_the_scan(shelves: N
     assert '<button type="submit" class="big" autofocus>Complete packing</button>' in page
     assert f'href="/staff/packing/{order.number}/slip/"' in page
     assert went_to(response) == "/staff/packing/"
-    assert said(response) == [("success", f"Order {order.number} packed. Scan the next order or tote.")]
+    assert said(response) == [
+        (
+            "success",
+            f"Order {order.number} packed; its labels are being made (print them under Labels). "
+            "Scan the next order or tote.",
+        )
+    ]
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PACKED
 
 
