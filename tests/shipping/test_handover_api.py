@@ -23,7 +23,7 @@ from shipping.apis.handover import ManifestViewSet, ParcelAwaitingPickupViewSet
 from shipping.models import Label, Manifest
 from shipping.services import handover
 from tests.factories import make_api_client, make_staff
-from tests.permission_matrix import parse_matrix
+from tests.permission_matrix import client_for_role, parse_matrix
 from tests.shipping.helpers import fleet
 from tests.shipping.test_handover import (
     PARCEL_GRAMS,
@@ -357,13 +357,7 @@ ROLES, EXPECTED = parse_matrix(MATRIX)
 
 
 def caller(role: str) -> APIClient:
-    client = APIClient()
-    if role == "anonymous":
-        return client
-    if role == "integrator":
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_api_client('perm-integrator').raw_key}")
-        return client
-    return client_of(make_staff(None if role == "no_role" else role))
+    return client_for_role(role, lambda name: client_of(make_staff(name)))
 
 
 Setup = Callable[[], tuple[str, dict[str, Any] | None]]

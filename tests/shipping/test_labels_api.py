@@ -34,9 +34,9 @@ from shipping.carriers.own_fleet import OwnFleetAdapter
 from shipping.enums import CURRENT_LABEL_STATES, LabelStatus, ShipmentStatus
 from shipping.models import Label, Shipment, ShipmentEvent
 from shipping.tasks import create_order_labels
-from tests.factories import make_api_client, make_staff
+from tests.factories import make_staff
 from tests.fulfillment.helpers import box, manager, paid_order, pick_whole_list, stock
-from tests.permission_matrix import parse_matrix
+from tests.permission_matrix import client_for_role, parse_matrix
 from tests.shipping.helpers import dispatch_address, fleet, label_messages, packed_order
 
 pytestmark = pytest.mark.django_db
@@ -536,13 +536,7 @@ ROLES, EXPECTED = parse_matrix(MATRIX)
 
 
 def caller(role: str) -> APIClient:
-    if role == "anonymous":
-        return APIClient()
-    if role == "integrator":
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_api_client('perm-integrator').raw_key}")
-        return client
-    return client_of(make_staff(None if role == "no_role" else role))
+    return client_for_role(role, lambda name: client_of(make_staff(name)))
 
 
 @dataclass(frozen=True)
