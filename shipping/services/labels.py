@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -439,7 +440,8 @@ def labels_print(*, actor: Actor, label_ids: list[int], fmt: str = "") -> LabelD
     they differ). Counts the print on each label.
 
     Raises InvalidInput (no labels named), Conflict ``label_not_live`` naming labels that are
-    not live.
+    not live, Conflict ``label_format_unavailable`` naming labels that exist only in the
+    other format (nothing is counted as printed then).
     """
     if not label_ids:
         raise InvalidInput("Choose at least one label to print.", fields={"labels": ["Choose at least one label."]})
@@ -452,10 +454,25 @@ def labels_print(*, actor: Actor, label_ids: list[int], fmt: str = "") -> LabelD
             extra={"labels": not_live},
         )
     ordered = [labels[pk] for pk in dict.fromkeys(label_ids)]
+    has: dict[str, Callable[[Label], bool]] = {
+        LabelFormat.PDF: lambda label: bool(label.pdf),
+        LabelFormat.ZPL: lambda label: bool(label.zpl),
+    }
     if not fmt:
         formats = {label.format for label in ordered}
         fmt = formats.pop() if len(formats) == 1 else LabelFormat.PDF
-    if fmt == LabelFormat.ZPL and all(label.zpl for label in ordered):
+        if not all(has[fmt](label) for label in ordered):  # a carrier that made only the other one
+            other = LabelFormat.ZPL if fmt == LabelFormat.PDF else LabelFormat.PDF
+            fmt = other if all(has[other](label) for label in ordered) else fmt
+    missing = [label.tracking_number or str(label.pk) for label in ordered if not has[fmt](label)]
+    if missing:
+        raise Conflict(
+            f"These labels have no {fmt.upper()} copy (their carrier made the other format): "
+            f"{', '.join(missing)}. Print them on their own in the other format.",
+            code="label_format_unavailable",
+            extra={"labels": missing, "format": fmt},
+        )
+    if fmt == LabelFormat.ZPL:
         content = "".join(label.zpl for label in ordered).encode()
         document = LabelDocument(content, "application/zpl", "labels.zpl", [label.pk for label in ordered])
     else:

@@ -233,3 +233,30 @@ def test_two_workers_making_the_same_labels_at_once_leave_one_live_label_per_pac
     assert sorted(outcomes) == ["live", "skipped"]
     assert Label.objects.filter(status=LabelStatus.LIVE).count() == 1
     assert message.pk  # the message itself was not run: label_issue is what workers race on
+
+
+def test_printing_labels_missing_in_the_asked_format_is_refused_and_counts_nothing() -> None:
+    order = packed_order()
+    run_pending(order)
+    label = Label.objects.get()
+    Label.objects.filter(pk=label.pk).update(zpl="")  # a carrier that made only a PDF
+
+    with pytest.raises(Conflict) as refused:
+        label_services.labels_print(actor=staff(), label_ids=[label.pk], fmt="zpl")
+
+    label.refresh_from_db()
+    assert refused.value.code == "label_format_unavailable" and label.tracking_number in refused.value.message
+    assert label.print_count == 0
+
+
+def test_labels_in_the_other_format_only_print_in_that_format_when_none_is_asked() -> None:
+    order = packed_order()
+    run_pending(order)
+    label = Label.objects.get()
+    Label.objects.filter(pk=label.pk).update(pdf=None)  # a ZPL-only carrier, label format PDF
+
+    document = label_services.labels_print(actor=staff(), label_ids=[label.pk])
+
+    label.refresh_from_db()
+    assert document.content_type == "application/zpl" and document.content.startswith(b"^XA")
+    assert label.print_count == 1
