@@ -1,20 +1,16 @@
 """Printed documents: the pick list a picker walks with and the packing slip that goes into
 the parcel, as A4 PDFs.
 
-They embed DejaVu Sans, shipped with the project (``fulfillment/fonts/``, with its licence),
-so names and addresses print in any Latin, Greek or Cyrillic script (``Łódź``, ``Straße``,
-``Москва``) and nothing is fetched. A character the font lacks is written without its accent
-if that helps, else as ``?``, never as a blank box. Files are byte-for-byte the same for the
-same data (reportlab's ``invariant`` mode: no creation time or random document id).
+They embed DejaVu Sans (``oms/common/pdf.py``: names in any Latin, Greek or Cyrillic script
+print as written). Files are byte-for-byte the same for the same data (reportlab's
+``invariant`` mode: no creation time or random document id).
 """
 
 from __future__ import annotations
 
 import io
-import unicodedata
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -26,26 +22,18 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import CondPageBreak, Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from fulfillment.enums import EntryState, TaskStatus
 from fulfillment.models import Package, PickList, PickTask
 from fulfillment.selectors import packages_of_order, pick_list_detail
+from oms.common.pdf import BOLD, FONT, printable
 from orders.models import Address, Order
 from orders.selectors import order_detail
 
 MARGIN = 15 * mm
 WIDTH = A4[0] - 2 * MARGIN
-FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
-_FONTS_DIR = Path(__file__).resolve().parent / "fonts"
-for _name in (FONT, BOLD):
-    if _name not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(_name, str(_FONTS_DIR / f"{_name}.ttf")))
-pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=BOLD, italic=FONT, boldItalic=BOLD)
-_GLYPHS = frozenset(pdfmetrics.getFont(FONT).face.charToGlyph)
 
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=11)
 CELL = ParagraphStyle("cell", parent=BODY)
@@ -55,28 +43,6 @@ RIGHT = ParagraphStyle("right", parent=BODY, alignment=TA_RIGHT)
 QUANTITY = ParagraphStyle("quantity", parent=BIN, alignment=TA_RIGHT)
 TITLE = ParagraphStyle("title", parent=BODY, fontName=BOLD, fontSize=18, leading=22, spaceAfter=4)
 HEADING = ParagraphStyle("heading", parent=BODY, fontName=BOLD, fontSize=12, leading=15, spaceBefore=10, spaceAfter=4)
-
-# Letters that have no decomposition into a base letter and an accent.
-_PLAIN_LETTERS = str.maketrans(
-    {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "\u0131": "i", "Ŀ": "L", "ŀ": "l", "ŉ": "n"}
-)
-
-
-def printable(text: str) -> str:
-    """``text`` in the characters the font has: those as they are, others without their
-    accent where that leaves a letter the font has, anything else as ``?``."""
-    out = []
-    for char in text:
-        if _in_font(char):
-            out.append(char)
-        else:
-            plain = char.translate(_PLAIN_LETTERS)
-            out.append("".join(c for c in unicodedata.normalize("NFKD", plain) if _in_font(c)) or "?")
-    return "".join(out)
-
-
-def _in_font(char: str) -> bool:
-    return ord(char) in _GLYPHS or char in "\n\t"
 
 
 def _p(text: object, style: ParagraphStyle = CELL) -> Paragraph:
