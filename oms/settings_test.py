@@ -26,6 +26,13 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Each test process publishes to its own queue, which the real-worker tests consume; messages
 # left by other tests never reach another process's worker.
 # The database name keeps runs on different databases (several checkouts) apart too.
-CELERY_TASK_DEFAULT_QUEUE = (
+# A worker started by a test is given that test process's queue (OMS_TEST_QUEUE), so what
+# it publishes itself (a retry) goes back to the queue it consumes.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("OMS_TEST_QUEUE") or (
     f"oms-test-{os.environ['DATABASE_URL'].rsplit('/', 1)[-1]}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 )
+
+# Workers started by the tests keep mail in memory unless a test points them at its own SMTP
+# server (EMAIL_HOST): the console backend would fill the pipe nobody reads.
+if not EMAIL_HOST:  # noqa: F405
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
