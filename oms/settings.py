@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "orders",
     "fulfillment",
     "shipping",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -180,8 +182,25 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Outbox ---------------------------------------------------------------------------------
 # Which tasks act on which event: the emitting app names the event, this table the handlers.
+_EMAIL = "notifications.tasks.email_customer"
+_WEBHOOKS = "notifications.tasks.publish_webhook_event"
+_ALERT = "notifications.tasks.alert_staff"
 OMS_OUTBOX_ROUTES: dict[str, list[str]] = {
-    "order.packed": ["shipping.tasks.create_order_labels"],
+    "order.created": [_EMAIL, _WEBHOOKS],
+    # Paid: the invoice is issued, then the payment confirmation goes out with it attached.
+    "order.paid": ["orders.tasks.issue_invoice", _EMAIL, _WEBHOOKS],
+    "order.picking": [_WEBHOOKS],
+    "order.packed": ["shipping.tasks.create_order_labels", _WEBHOOKS],
+    "order.shipped": [_EMAIL, _WEBHOOKS],
+    "order.executed": [_EMAIL, _WEBHOOKS],
+    "order.returned": [_EMAIL, _WEBHOOKS],
+    "order.cancelled": [_EMAIL, _WEBHOOKS],
+    "payment.received": [_WEBHOOKS],
+    # No webhook event type describes a refund (docs/webhooks.md): the customer email only.
+    "refund.issued": [_EMAIL],
+    "shipment.tracking_updated": [_EMAIL, _WEBHOOKS],
+    "stock.low": [_ALERT, _WEBHOOKS],
+    "label.failed": [_ALERT],
 }
 # A message relayed or running is not relayed again by the sweep before this many seconds.
 OMS_OUTBOX_LEASE_SECONDS = env_int("OMS_OUTBOX_LEASE_SECONDS", 300)
@@ -228,6 +247,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@localhost")
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
 )
+# A mail server that accepts the connection and then hangs must not hold a worker forever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 
 # --- I18N, static ----------------------------------------------------------------------------
 LANGUAGE_CODE = os.environ.get("OMS_LANGUAGE_CODE", "en-us")
@@ -293,6 +314,8 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatusEnum": "orders.enums.PaymentStatus",
         "OrderEventKindEnum": "orders.enums.OrderEventKind",
         "ActorKindEnum": "oms.common.actors.ActorKind.choices",
+        "WebhookEventTypeEnum": "notifications.enums.WebhookEventType",
+        "WebhookDeliveryStateEnum": "notifications.enums.DeliveryState",
     },
 }
 
@@ -320,3 +343,40 @@ OMS_LABEL_MAX_ATTEMPTS = env_int("OMS_LABEL_MAX_ATTEMPTS", 6)
 # A carrier API (karrio carriers) that has not answered after this long counts as unreachable
 # for that attempt.
 OMS_CARRIER_TIMEOUT_SECONDS = env_int("OMS_CARRIER_TIMEOUT_SECONDS", 30)
+
+# --- Notifications, documents and webhooks -------------------------------------------------------
+# Emails are branded and formatted from these: the shop's name, logo (an https URL the mail
+# client loads), where customers get help, and the locale for dates and money (de_DE, en_GB...).
+OMS_SHOP_LOGO_URL = os.environ.get("OMS_SHOP_LOGO_URL", "")
+OMS_SUPPORT_EMAIL = os.environ.get("OMS_SUPPORT_EMAIL", DEFAULT_FROM_EMAIL)
+OMS_SUPPORT_PHONE = os.environ.get("OMS_SUPPORT_PHONE", "")
+OMS_SHOP_LOCALE = os.environ.get("OMS_SHOP_LOCALE", "en_US")
+# The address customers reach the system at: links in emails (the order-status page) start here.
+OMS_SITE_URL = os.environ.get("OMS_SITE_URL", "http://localhost:8000").rstrip("/")
+# An email whose mail server does not answer is retried (backoff from
+# OMS_OUTBOX_RETRY_BASE_SECONDS) this many times, then shown to staff as failed.
+OMS_EMAIL_MAX_ATTEMPTS = env_int("OMS_EMAIL_MAX_ATTEMPTS", 10)
+# Invoices are numbered <prefix><year>-<n>, n counting from 1 each year without gaps.
+OMS_INVOICE_PREFIX = os.environ.get("OMS_INVOICE_PREFIX", "INV-")
+# The seller printed on invoices (frozen on each invoice when it is issued): legal name,
+# postal address (lines separated by "|") and tax (VAT) number.
+OMS_SELLER_NAME = os.environ.get("OMS_SELLER_NAME", "") or OMS_SHOP_NAME
+OMS_SELLER_ADDRESS = [line.strip() for line in os.environ.get("OMS_SELLER_ADDRESS", "").split("|") if line.strip()]
+OMS_SELLER_TAX_ID = os.environ.get("OMS_SELLER_TAX_ID", "")
+# Webhook deliveries are retried with exponential backoff for this many hours, then dead.
+OMS_WEBHOOK_RETRY_HOURS = env_int("OMS_WEBHOOK_RETRY_HOURS", 24)
+OMS_WEBHOOK_TIMEOUT_SECONDS = env_int("OMS_WEBHOOK_TIMEOUT_SECONDS", 10)
+# A safety cap on attempts; the retry window above is what normally ends them.
+OMS_WEBHOOK_MAX_ATTEMPTS_CAP = env_int("OMS_WEBHOOK_MAX_ATTEMPTS_CAP", 100)
+# Which staff role hears of what (every active member of the group with an email address).
+OMS_ALERT_ROLES = {
+    "staff_low_stock": os.environ.get("OMS_ALERT_LOW_STOCK_ROLE", "manager"),
+    "staff_label_failed": os.environ.get("OMS_ALERT_LABEL_FAILED_ROLE", "shipper"),
+    "staff_late_orders": os.environ.get("OMS_ALERT_LATE_ORDERS_ROLE", "manager"),
+}
+# The late-orders digest goes out once a day at this hour (UTC, as every beat schedule).
+OMS_LATE_DIGEST_HOUR = env_int("OMS_LATE_DIGEST_HOUR", 7)
+CELERY_BEAT_SCHEDULE["late-orders-digest"] = {
+    "task": "notifications.tasks.send_late_orders_digest",
+    "schedule": crontab(minute=0, hour=OMS_LATE_DIGEST_HOUR),
+}

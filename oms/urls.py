@@ -46,6 +46,9 @@ router.register("accuracy-events", AccuracyEventViewSet, basename="accuracy-even
 api_v1: list[URLPattern | URLResolver] = [
     path("stock/import/", StockImportView.as_view(), name="stock-import"),
     path("auth/", include("oms.common.api_urls")),
+    # Fixed orders/{number}/invoice/ and /refunds/ addresses before the router's orders/{number}/.
+    path("", include("orders.api_urls_documents")),
+    path("", include("notifications.api_urls")),
     path("", include(router.urls)),
     path("", include("shipping.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -58,6 +61,10 @@ urlpatterns = [
     path("staff/", include("oms.common.staff_urls")),
     path("staff/", include("fulfillment.staff_urls")),
     path("staff/", include("shipping.staff_urls")),
+    path("staff/", include("orders.staff_urls")),
+    path("staff/", include("notifications.staff_urls")),
+    # The customer's order-status page, opened from the signed link in every email.
+    path("track/", include("notifications.customer_urls")),
     path("api/v1/", include((api_v1, "api-v1"))),
 ]
 

@@ -76,7 +76,15 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["number", "external_reference", "customer_email", "customer_name"]
     date_hierarchy = "created_at"
     inlines = [LineInline, PaymentInline, EventInline]
-    actions = ["cancel", "start_picking", "abort_picking", "mark_packed", "mark_shipped", "mark_executed"]
+    actions = [
+        "cancel",
+        "start_picking",
+        "abort_picking",
+        "mark_packed",
+        "mark_shipped",
+        "mark_executed",
+        "revoke_status_links",
+    ]
     list_select_related = True
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -114,3 +122,12 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Mark selected orders executed (delivered)")
     def mark_executed(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         _bulk(request, self, queryset, "orders.execute_order", services.order_mark_executed)
+
+    @admin.action(description="Revoke the status-page links sent to the customer")
+    def revoke_status_links(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        def run(*, actor: Actor, number: str) -> Order:
+            return services.order_revoke_status_links(
+                actor=actor, number=number, reason="Revoked by staff in the admin"
+            )
+
+        _bulk(request, self, queryset, "orders.revoke_status_links", run)

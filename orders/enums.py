@@ -41,6 +41,9 @@ class OrderEventKind(models.TextChoices):
     PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
     SPLIT = "split", "Order split"
     PROMISED = "promised", "Delivery promised"
+    REFUND_RECORDED = "refund_recorded", "Refund recorded"
+    INVOICE_ISSUED = "invoice_issued", "Invoice issued"
+    STATUS_LINKS_REVOKED = "status_links_revoked", "Status links revoked"
 
 
 class OrderErrorCode(models.TextChoices):
@@ -53,3 +56,7 @@ class OrderErrorCode(models.TextChoices):
     UNKNOWN_SHIPPING_METHOD = "unknown_shipping_method"
     ORDER_SHORT_OF_STOCK = "order_short_of_stock"
     NOTHING_TO_SPLIT = "nothing_to_split"
+    REFUND_EXCEEDS_PAYMENTS = "refund_exceeds_payments"
+    REFUND_REFERENCE_IN_USE = "refund_reference_in_use"
+    ORDER_NOT_INVOICEABLE = "order_not_invoiceable"
+    INVOICE_NOT_ISSUED = "invoice_not_issued"

@@ -72,6 +72,7 @@ class Order(TimeStampedModel):
     subtotal = money_field()
     total = money_field()
     amount_paid = money_field(default=Decimal("0.00"))
+    amount_refunded = money_field(default=Decimal("0.00"))
     customer_note = models.TextField(blank=True)
     cancel_reason = models.CharField(max_length=255, blank=True)
     split_from = models.ForeignKey(
@@ -93,6 +94,8 @@ class Order(TimeStampedModel):
     # The carrier's promise, computed as of the payment time by shipping (ADR 0006).
     ship_by = models.DateField(null=True, blank=True, help_text="The day the order must be handed to the carrier.")
     promised_delivery = models.DateField(null=True, blank=True)
+    # Part of every signed order-status link; raising it revokes the links given out so far.
+    status_link_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -104,6 +107,10 @@ class Order(TimeStampedModel):
                 name="order_external_reference_unique_per_channel",
             ),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0) & Q(amount_refunded__lte=models.F("amount_paid")),
+                name="order_refunds_within_payments",
+            ),
         ]
         permissions = [
             ("record_payment", "Can record a payment for an order"),
@@ -115,6 +122,8 @@ class Order(TimeStampedModel):
             ("execute_order", "Can mark an order executed (delivered)"),
             ("return_order", "Can mark an order returned"),
             ("split_order", "Can split off the in-stock lines of an order"),
+            ("refund_order", "Can record a refund for an order"),
+            ("revoke_status_links", "Can revoke the links to an order's status page"),
         ]
 
     def __str__(self) -> str:
@@ -198,3 +207,65 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.kind} {self.from_status}->{self.to_status}"
+
+
+class Refund(models.Model):
+    """Money given back to the customer (a cancelled order, a return). ``Order.amount_refunded``
+    is the sum of an order's refunds; it never exceeds what was paid."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    method = models.CharField(max_length=30, choices=PaymentMethod.choices)
+    reference = models.CharField(max_length=255, help_text="The payment provider's or bank's reference.")
+    reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    actor_label = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["method", "reference"], name="refund_reference_unique_per_method"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"refund {self.amount} {self.currency} {self.reference}"
+
+
+class InvoiceSequence(models.Model):
+    """The last invoice number given in a year. Locked while an invoice is issued, so numbers
+    run without gaps: a transaction that rolls back gives its number back."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
+
+class Invoice(models.Model):
+    """The invoice of a paid order: numbered once, in an unbroken sequence per year, with what
+    it bills frozen at issue (a later change of the order does not rewrite an issued invoice).
+    The PDF is rendered from these fields, so it reads the same every time."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="invoice")
+    number = models.CharField(max_length=32, unique=True)
+    year = models.PositiveSmallIntegerField()
+    sequence = models.PositiveIntegerField()
+    issued_at = models.DateTimeField()
+    currency = models.CharField(max_length=3)
+    subtotal = money_field()
+    shipping = money_field()
+    total = money_field()
+    seller = models.JSONField(help_text="The seller's name, address lines and tax number, as at issue.")
+    bill_to = models.JSONField(help_text="Name and address lines billed, as at issue.")
+    lines = models.JSONField(help_text="sku, name, quantity, unit_price, line_total per line, as at issue.")
+
+    class Meta:
+        ordering = ["-year", "-sequence"]
+        constraints = [models.UniqueConstraint(fields=["year", "sequence"], name="invoice_sequence_unique_per_year")]
+        permissions = [("download_invoice", "Can download an order's invoice")]
+
+    def __str__(self) -> str:
+        return self.number

@@ -9,7 +9,8 @@ from django.db.models import Model, Prefetch, QuerySet
 from inventory.models import Reservation
 from inventory.selectors import reservations_of_order
 from oms.common.errors import NotFound
-from orders.models import Order, OrderEvent, OrderLine, Payment
+from orders.enums import OrderErrorCode
+from orders.models import Invoice, Order, OrderEvent, OrderLine, Payment
 
 
 def order_list() -> QuerySet[Order]:
@@ -66,3 +67,20 @@ def order_detail_of_new(
     }
     _attach_allocation(order, {r.line_id: r for r in reservations})
     return order
+
+
+def invoice_of_order(*, number: str) -> Invoice:
+    """The issued invoice of order ``number`` (with its order). Raises NotFound
+    ``order_not_found`` (no such order) or ``invoice_not_issued`` (not paid yet, or paid a
+    moment ago and the invoice is still being issued)."""
+    invoice = Invoice.objects.select_related("order").filter(order__number=number).first()
+    if invoice is not None:
+        return invoice
+    status = Order.objects.filter(number=number).values_list("status", flat=True).first()
+    if status is None:
+        raise NotFound(f"No order with number {number}.", code="order_not_found")
+    raise NotFound(
+        f"Order {number} has no invoice yet: its invoice is issued once the order is paid.",
+        code=OrderErrorCode.INVOICE_NOT_ISSUED,
+        extra={"number": number, "status": status},
+    )

@@ -75,6 +75,8 @@ ROLE_MIGRATIONS = [
     ("fulfillment", "0002_roles"),
     ("shipping", "0002_roles"),
     ("shipping", "0004_label_roles"),
+    ("orders", "0007_refund_invoice_roles"),
+    ("notifications", "0002_roles"),
 ]
 
 

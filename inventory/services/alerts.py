@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from django.db.models import Q
 from django.utils import timezone
 
-from inventory.models import LowStockAlert, ReorderRule, StockLevel
+from inventory.models import LowStockAlert, Product, ReorderRule, StockLevel, Warehouse
+from oms.common.outbox import outbox_emit
 
 
 def check_reorder_points(product_ids: Iterable[int], stocks: Iterable[StockLevel]) -> list[LowStockAlert]:
@@ -49,4 +50,27 @@ def check_reorder_points(product_ids: Iterable[int], stocks: Iterable[StockLevel
         LowStockAlert.objects.filter(Q(pk__in=resolve)).update(resolved_at=timezone.now())
     if raised:
         LowStockAlert.objects.bulk_create(raised)
+        _emit_low_stock(raised)
     return raised
+
+
+def _emit_low_stock(alerts: list[LowStockAlert]) -> None:
+    """Tells the role that reorders, and integrators (an ERP placing purchase orders)."""
+    skus = dict(Product.objects.filter(pk__in={a.product_id for a in alerts}).values_list("pk", "sku"))
+    codes = dict(Warehouse.objects.filter(pk__in={a.warehouse_id for a in alerts}).values_list("pk", "code"))
+    for alert in alerts:
+        outbox_emit(
+            topic="stock.low",
+            key=f"stock.low:{alert.pk}",
+            payload={
+                "alert": alert.pk,
+                "occurred_at": alert.raised_at.isoformat(),
+                "snapshot": {
+                    "sku": skus[alert.product_id],
+                    "warehouse": codes[alert.warehouse_id],
+                    "available": alert.available,
+                    "reorder_point": alert.reorder_point,
+                    "reorder_quantity": alert.reorder_quantity,
+                },
+            },
+        )

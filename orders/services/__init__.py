@@ -1,7 +1,8 @@
 """Every write to orders, one use case per function and one transaction each:
 ``placement`` (placing orders), ``payments``, ``lifecycle`` (the status moves and their one
-writer), ``split``. Callers import from here."""
+writer), ``split``, ``refunds``, ``invoices``, ``status_links``. Callers import from here."""
 
+from orders.services.invoices import format_invoice_number, invoice_issue
 from orders.services.lifecycle import (
     EXPIRY_REASON,
     OrderShortOfStock,
@@ -29,7 +30,9 @@ from orders.services.placement import (
     format_order_number,
     order_create,
 )
+from orders.services.refunds import RefundResult, refund_record
 from orders.services.split import SplitResult, order_split
+from orders.services.status_links import order_revoke_status_links
 
 __all__ = [
     "EXPIRY_REASON",
@@ -42,9 +45,12 @@ __all__ = [
     "OrderDraft",
     "OrderShortOfStock",
     "PaymentResult",
+    "RefundResult",
     "SplitResult",
     "TransitionNotAllowed",
+    "format_invoice_number",
     "format_order_number",
+    "invoice_issue",
     "order_abort_picking",
     "order_cancel",
     "order_create",
@@ -53,9 +59,11 @@ __all__ = [
     "order_mark_returned",
     "order_mark_shipped",
     "order_require_move",
+    "order_revoke_status_links",
     "order_set_promise",
     "order_split",
     "order_start_picking",
     "orders_expire_unpaid",
     "payment_record",
+    "refund_record",
 ]

@@ -22,6 +22,7 @@ from orders import transitions
 from orders.enums import OrderErrorCode, OrderEventKind, OrderStatus
 from orders.locks import lock_order
 from orders.models import Order, OrderEvent
+from orders.snapshots import order_snapshot
 
 
 class TransitionNotAllowed(Conflict):
@@ -96,7 +97,14 @@ def _order_set_status(
     outbox_emit(
         topic=f"order.{to_status}",
         key=f"order.{to_status}:{order.number}:{event.pk}",
-        payload={"order": order.number, "from": from_status, "to": to_status, "event": event.pk},
+        payload={
+            "order": order.number,
+            "from": from_status,
+            "to": to_status,
+            "event": event.pk,
+            "occurred_at": event.created_at.isoformat(),
+            "snapshot": order_snapshot(order),
+        },
     )
     return order
 

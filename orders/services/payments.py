@@ -9,11 +9,13 @@ from django.db import IntegrityError, transaction
 
 from oms.common.actors import Actor
 from oms.common.errors import Conflict, InvalidInput
+from oms.common.outbox import outbox_emit
 from orders.enums import OrderErrorCode, OrderEventKind, OrderStatus, PaymentStatus
 from orders.locks import lock_order
 from orders.models import Order, Payment
 from orders.services.lifecycle import _order_set_status, _record_event
 from orders.services.placement import CENT
+from orders.snapshots import order_snapshot, payment_snapshot
 
 
 @dataclass
@@ -104,6 +106,16 @@ def _payment_record(
             "reference": reference,
             "amount_paid": str(order.amount_paid),
             "total": str(order.total),
+        },
+    )
+    outbox_emit(
+        topic="payment.received",
+        key=f"payment.received:{payment.pk}",
+        payload={
+            "order": order.number,
+            "payment": payment.pk,
+            "occurred_at": payment.received_at.isoformat(),
+            "snapshot": {"order": order_snapshot(order), "payment": payment_snapshot(payment)},
         },
     )
     if order.status == OrderStatus.UNHANDLED and short <= 0:

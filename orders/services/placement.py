@@ -15,10 +15,12 @@ from inventory.selectors import products_by_sku
 from inventory.services.stock import DemandLine, stock_reserve_order
 from oms.common.actors import Actor
 from oms.common.errors import Conflict, InvalidInput
+from oms.common.outbox import outbox_emit
 from oms.common.services import idempotency_claim, idempotency_complete
 from orders.enums import OrderErrorCode, OrderEventKind
 from orders.models import Address, Order, OrderEvent, OrderLine, ShippingMethod
 from orders.services.lifecycle import _record_event
+from orders.snapshots import order_snapshot
 
 CENT = Decimal("0.01")
 IDEMPOTENCY_SCOPE = "orders.create"
@@ -241,6 +243,16 @@ def _order_create(*, actor: Actor, draft: OrderDraft, idempotency: IdempotencyDa
         kind=OrderEventKind.CREATED,
         to_status=order.status,
         data={"channel": draft.channel, "external_reference": draft.external_reference, "total": str(order.total)},
+    )
+    outbox_emit(
+        topic="order.created",
+        key=f"order.created:{order.number}",
+        payload={
+            "order": order.number,
+            "event": created_event.pk,
+            "occurred_at": created_event.created_at.isoformat(),
+            "snapshot": order_snapshot(order, order_lines),
+        },
     )
     if idempotency is not None:
         idempotency_complete(

@@ -27,7 +27,7 @@ from django.utils import timezone
 from fulfillment.selectors import closed_packages, dispatch_warehouse
 from oms.common.actors import Actor
 from oms.common.errors import ApplicationError, Conflict, InvalidInput, NotFound
-from oms.common.outbox import GiveUp, TryLater, outbox_enqueue
+from oms.common.outbox import GiveUp, TryLater, outbox_emit, outbox_enqueue
 from orders.models import Order
 from shipping.carriers import adapter_for
 from shipping.carriers.base import CarrierRejected, CarrierUnavailable, LabelRequest, PostalAddress
@@ -256,7 +256,7 @@ def _label_failed(label_id: int, error: str, attempt: int) -> None:
     with transaction.atomic():
         label = (
             Label.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("shipment", "package")
+            .select_related("shipment__order", "shipment__carrier", "package")
             .get(pk=label_id)
         )
         if label.status != LabelStatus.REQUESTED:
@@ -265,12 +265,27 @@ def _label_failed(label_id: int, error: str, attempt: int) -> None:
         label.last_error = error
         label.attempts = attempt
         label.save(update_fields=["status", "last_error", "attempts"])
-        shipment_record(
+        failure = shipment_record(
             label.shipment,
             Actor.system(SYSTEM),
             "label_failed",
             f"Package {label.package.sequence}: {error}",
             data={"label": label.pk},
+        )
+        # Staff who act on label failures hear of it (notifications, from the outbox); a label
+        # that fails again after a retry is a new failure, told again.
+        outbox_emit(
+            topic="label.failed",
+            key=f"label.failed:{label.pk}:{failure.pk}",
+            payload={
+                "order": label.shipment.order.number,
+                "label": label.pk,
+                "failure": failure.pk,
+                "package": label.package.sequence,
+                "carrier": label.shipment.carrier.code,
+                "error": error,
+                "occurred_at": timezone.now().isoformat(),
+            },
         )
 
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from oms.common.actors import Actor
 from oms.common.errors import AuthenticationFailed, InvalidInput
+from oms.common.outbox import outbox_emit
 from orders.enums import OrderStatus
 from orders.locks import lock_orders
 from orders.models import Order
@@ -170,6 +171,7 @@ def _record(carrier: Carrier, source: str, updates: list[TrackingUpdate]) -> lis
         )
     )
     label_of = {str(number).upper(): pk for pk, number, _s, _o in rows}
+    order_of = {shipment_id: number for _p, _n, shipment_id, number in rows}
     lock_orders(numbers=[number for _pk, _n, _s, number in rows])
     shipments = {pk: lock_shipment(pk) for pk in sorted({shipment_id for _p, _n, shipment_id, _o in rows})}
     labels = {
@@ -222,7 +224,43 @@ def _record(carrier: Carrier, source: str, updates: list[TrackingUpdate]) -> lis
             _follow_latest(shipment, news)
             _clear_stale(shipment, actor)
             _apply_effects(shipment, news, actor)
+            _emit_tracking_updated(
+                shipment, order_of[shipment.pk], carrier, news, {pk: labels[pk].tracking_number or "" for pk in labels}
+            )
     return results
+
+
+def _emit_tracking_updated(
+    shipment: Shipment, order_number: str, carrier: Carrier, news: list[TrackingEvent], numbers: dict[int, str]
+) -> None:
+    """Tells the customer (out for delivery, delayed...) and integrators, from the outbox."""
+    latest = _latest(news)
+    outbox_emit(
+        topic="shipment.tracking_updated",
+        key=f"shipment.tracking_updated:{shipment.pk}:{max(e.pk for e in news)}",
+        payload={
+            "order": order_number,
+            "shipment": shipment.pk,
+            "occurred_at": latest.occurred_at.isoformat(),
+            "snapshot": {
+                "order": order_number,
+                "carrier": carrier.code,
+                "shipment_status": shipment.status,
+                "tracking_status": shipment.tracking_status,
+                "events": [
+                    {
+                        "tracking_number": numbers[e.label_id],
+                        "status": e.status,
+                        "carrier_status": e.carrier_status,
+                        "description": e.description,
+                        "location": e.location,
+                        "occurred_at": e.occurred_at.isoformat(),
+                    }
+                    for e in sorted(news, key=lambda e: (e.occurred_at, e.pk))
+                ],
+            },
+        },
+    )
 
 
 def _latest(events: list[TrackingEvent]) -> TrackingEvent:

@@ -1,0 +1,11 @@
+"""The customer's order-status page, included at /track/ (no namespace: ``order-status`` is
+the name the emails' links are built with, ``notifications/status_links.py``)."""
+
+from django.urls import URLPattern, path
+
+from notifications import customer_views
+
+urlpatterns: list[URLPattern] = [
+    path("<str:token>/", customer_views.order_status, name="order-status"),
+    path("<str:token>/invoice.pdf", customer_views.order_status_invoice, name="order-status-invoice"),
+]

@@ -1,0 +1,235 @@
+"""The customer's order-status page, opened from the signed link in every email
+(``notifications/status_links.py``), and the invoice behind it.
+
+The link is all a visitor has, and customers forward it: the page shows where the order
+stands, what is in it and where it goes only down to the town (the first letter of the
+street, no name, email or phone). A forged, altered or revoked link answers the same 404 page
+whatever the token, so a link reveals nothing about other orders. Every answer tells search
+engines and caches to keep it (``noindex``, ``private, no-store``), and browsers not to pass
+the link on to the carrier's tracking site (``no-referrer``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+from django_countries import countries
+
+from notifications.status_links import order_for_token
+from orders.enums import OrderStatus
+from orders.invoice_pdf import invoice_filename, invoice_pdf
+from orders.models import Address, Invoice, Order, OrderLine
+from shipping.enums import LabelStatus, TrackingStatus
+from shipping.models import Label, Shipment, TrackingEvent
+
+S = OrderStatus
+
+# Where the order stands, as the customer reads it: a heading and a sentence.
+HEADLINES: dict[str, tuple[str, str]] = {
+    S.UNHANDLED: ("Waiting for payment", "We have your order and start on it as soon as your payment arrives."),
+    S.PAID: ("Payment received", "Thank you: your order is paid and waits for our warehouse."),
+    S.PICKING: ("Being prepared", "Our warehouse is putting your order together."),
+    S.PACKED: ("Being prepared", "Your order is packed and waits for the courier."),
+    S.SHIPPED: ("On its way", "Your order has left our warehouse."),
+    S.EXECUTED: ("Delivered", "Your order has been delivered. Enjoy!"),
+    S.RETURNED: ("Returned", "Your order came back to us."),
+    S.CANCELLED: ("Cancelled", "This order was cancelled."),
+}
+
+# The carrier's tracking statuses in the customer's words.
+TRACKING_WORDS: dict[str, str] = {
+    TrackingStatus.LABEL_CREATED: "Waiting for the courier",
+    TrackingStatus.IN_TRANSIT: "In transit",
+    TrackingStatus.OUT_FOR_DELIVERY: "Out for delivery today",
+    TrackingStatus.AVAILABLE_FOR_PICKUP: "Ready to pick up",
+    TrackingStatus.ATTEMPTED_DELIVERY: "Delivery attempted: the courier will try again or leave a note",
+    TrackingStatus.DELAYED: "Delayed",
+    TrackingStatus.EXCEPTION: "A problem with the delivery: the courier is on it",
+    TrackingStatus.RETURNED_TO_SENDER: "On its way back to us",
+    TrackingStatus.DELIVERED: "Delivered",
+}
+
+# The steps of an order going well; how far it got is its status's rank.
+_STEPS = (
+    ("Order received", "created_at"),
+    ("Paid", "paid_at"),
+    ("Being prepared", "picking_at"),
+    ("Shipped", "shipped_at"),
+    ("Delivered", "executed_at"),
+)
+_RANK: dict[str, int] = {S.UNHANDLED: 0, S.PAID: 1, S.PICKING: 2, S.PACKED: 2, S.SHIPPED: 3, S.EXECUTED: 4}
+# Statuses whose parcels (tracking numbers, the latest scan) are shown.
+_SHIPPED = frozenset({S.SHIPPED, S.EXECUTED, S.RETURNED})
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+    when: datetime | None
+    done: bool
+    current: bool
+
+
+@dataclass(frozen=True)
+class Parcel:
+    tracking_number: str
+    url: str
+    status: str
+
+
+@dataclass(frozen=True)
+class LatestScan:
+    status: str
+    description: str
+    location: str
+    occurred_at: datetime
+
+
+def status_timeline(order: Order) -> list[Step]:
+    """The order's way in the customer's words: received, paid, being prepared (picking,
+    packed), shipped, delivered; a cancelled or returned order ends there instead."""
+    if order.status == S.CANCELLED:
+        reached, end = (1 if order.paid_at else 0), ("Cancelled", order.cancelled_at)
+    elif order.status == S.RETURNED:
+        reached, end = (4 if order.executed_at else 3), ("Returned", order.returned_at)
+    else:
+        reached, end = _RANK[order.status], None
+    shown = _STEPS if end is None else _STEPS[: reached + 1]
+    steps = [
+        Step(label=label, when=getattr(order, field), done=i <= reached, current=end is None and i == reached)
+        for i, (label, field) in enumerate(shown)
+    ]
+    if end is not None:
+        steps.append(Step(label=end[0], when=end[1], done=True, current=True))
+    return steps
+
+
+def masked_address(address: Address) -> str:
+    """Where the order goes, down to the town: "M… 00-001 Warsaw, Poland"."""
+    street = f"{address.line1.strip()[:1]}…" if address.line1.strip() else ""
+    town = f"{address.postal_code} {address.city}".strip()
+    return ", ".join(part for part in (f"{street} {town}".strip(), str(countries.name(address.country))) if part)
+
+
+def _related(obj: Any, name: str) -> Any:
+    """A reverse one-to-one read with ``select_related``: the row, or None when there is none."""
+    try:
+        return getattr(obj, name)
+    except AttributeError:  # RelatedObjectDoesNotExist is one; no query is made either way
+        return None
+
+
+def _parcels(shipment: Shipment) -> tuple[list[Parcel], LatestScan | None]:
+    labels = Label.objects.filter(shipment=shipment, status=LabelStatus.LIVE, tracking_number__isnull=False)
+    parcels = [
+        Parcel(
+            tracking_number=str(label.tracking_number),
+            url=shipment.carrier.tracking_url(str(label.tracking_number)),
+            status=TRACKING_WORDS.get(label.tracking_status, ""),
+        )
+        for label in labels.order_by("package_id", "id")
+    ]
+    event = (
+        TrackingEvent.objects.filter(label__shipment=shipment, label__status=LabelStatus.LIVE)
+        .order_by("-occurred_at", "-id")
+        .first()
+    )
+    latest = (
+        LatestScan(
+            status=TRACKING_WORDS.get(event.status, event.get_status_display()),
+            description=event.description,
+            location=event.location,
+            occurred_at=event.occurred_at,
+        )
+        if event is not None
+        else None
+    )
+    return parcels, latest
+
+
+def _page(order: Order, token: str) -> dict[str, Any]:
+    """What the page shows, read in a fixed number of queries whatever the order's size: the
+    order with its address, shipment, carrier and invoice; its lines; and once shipped its
+    parcels and their latest scan."""
+    order = (
+        Order.objects.select_related("shipping_address", "shipment__carrier", "invoice")
+        .defer("invoice__bill_to", "invoice__lines")
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("position")))
+        .get(pk=order.pk)
+    )
+    shipment: Shipment | None = _related(order, "shipment")
+    invoice: Invoice | None = _related(order, "invoice")
+    parcels, latest = _parcels(shipment) if shipment is not None and order.status in _SHIPPED else ([], None)
+    heading, sentence = HEADLINES[order.status]
+    return {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "heading": heading,
+        "sentence": sentence,
+        "steps": status_timeline(order),
+        "destination": masked_address(order.shipping_address),
+        "carrier_name": shipment.carrier.name if shipment is not None and parcels else "",
+        "parcels": parcels,
+        "latest": latest,
+        "promised_delivery": order.promised_delivery if order.status in _RANK and order.status != S.EXECUTED else None,
+        "invoice_url": reverse("order-status-invoice", kwargs={"token": token}) if invoice is not None else "",
+        **_shop(),
+    }
+
+
+def _shop() -> dict[str, str]:
+    return {
+        "shop_name": settings.OMS_SHOP_NAME,
+        "support_email": settings.OMS_SUPPORT_EMAIL,
+        "support_phone": settings.OMS_SUPPORT_PHONE,
+    }
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """Kept out of search engines and shared caches; the link not passed on in Referer."""
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _link_not_valid(request: HttpRequest) -> HttpResponse:
+    """The one answer to every link that opens no order."""
+    return _private(render(request, "notifications/status/not_found.html", _shop(), status=404))
+
+
+@require_safe
+def order_status(request: HttpRequest, token: str) -> HttpResponse:
+    order = order_for_token(token)
+    if order is None:
+        return _link_not_valid(request)
+    return _private(render(request, "notifications/status/order.html", _page(order, token)))
+
+
+@require_safe
+def order_status_invoice(request: HttpRequest, token: str) -> HttpResponse:
+    """The invoice PDF of the link's order; a page saying it comes once the order is paid
+    while it has none."""
+    order = order_for_token(token)
+    if order is None:
+        return _link_not_valid(request)
+    invoice = Invoice.objects.filter(order=order).first()
+    if invoice is None:
+        context = {
+            **_shop(),
+            "order": order,
+            "status_url": reverse("order-status", kwargs={"token": token}),
+        }
+        return _private(render(request, "notifications/status/no_invoice.html", context, status=404))
+    invoice.order = order
+    response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice_filename(invoice)}"'
+    return _private(response)

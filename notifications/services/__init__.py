@@ -1,0 +1,1 @@
+"""Every write of notifications: emails (``emails``), staff alerts (``alerts``), webhooks (``webhooks``)."""
