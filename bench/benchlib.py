@@ -1,12 +1,19 @@
-"""Pieces both benchmarks use: the benchmark database, and facts about the machine."""
+"""Pieces the benchmarks share: the benchmark database and its Django set-up, a Celery worker
+to measure, CPU accounting, and facts about the machine."""
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 import platform
+import resource
+import signal
 import subprocess
+import sys
 import time
+import warnings
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -77,10 +84,66 @@ def machine_busy_share(seconds: float = 1.0) -> float | None:
     """Share of all cores busy over ``seconds``, or None off Linux."""
     before = machine_ticks()
     time.sleep(seconds)
-    after = machine_ticks()
-    if before is None or after is None or after[1] <= before[1]:
+    return busy_share(before, machine_ticks())
+
+
+def busy_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """Share of all cores busy between two ``machine_ticks()`` samples, or None."""
+    if not before or not after or after[1] <= before[1]:
         return None
     return (after[0] - before[0]) / (after[1] - before[1])
+
+
+# --- CPU of processes (Linux /proc; nothing or 0 elsewhere) -----------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def own_cpu() -> float:
+    """CPU seconds (user + system) this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def iter_processes() -> Iterator[tuple[int, int, str]]:
+    """(pid, parent pid, command line) of every process that can be read."""
+    if not Path("/proc/self/stat").exists():
+        return
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                yield int(entry), int(stat[1]), cmdline
+
+
+def process_ticks(pid: int) -> int:
+    """CPU ticks (user + system) of one process so far; 0 when it is gone or unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def tree_ticks(root: int) -> int:
+    """CPU ticks of a process and its children (a Celery worker and its prefork pool)."""
+    return sum(process_ticks(pid) for pid, ppid, _ in iter_processes() if root in (pid, ppid))
+
+
+def backend_ticks(db_name: str) -> dict[int, int]:
+    """CPU ticks of every PostgreSQL backend connected to ``db_name``, by pid."""
+    return {
+        pid: process_ticks(pid)
+        for pid, _, cmdline in iter_processes()
+        if cmdline.startswith("postgres:") and f" {db_name} " in cmdline
+    }
+
+
+def db_seconds(before: dict[int, int], after: dict[int, int]) -> float:
+    """CPU seconds the backends of ``after`` used since ``before`` (a backend new in between
+    counts from 0; one gone by ``after`` is not counted)."""
+    return sum(t - before.get(pid, 0) for pid, t in after.items()) / CLOCK_TICKS
 
 
 def python_speed_ms() -> float:
@@ -113,6 +176,69 @@ def code_version() -> str:
     if commit.returncode != 0:
         return "unknown (not a git work tree)"
     return commit.stdout.strip() + (" with uncommitted changes" if status.stdout.strip() else "")
+
+
+# --- Django, migrations and a Celery worker, on the benchmark database ------------------------
+
+
+def migrate(env: dict[str, str]) -> None:
+    """``manage.py migrate`` with ``env`` (the benchmark database), in a subprocess."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput"], cwd=ROOT, env=env, capture_output=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"manage.py migrate failed:\n{done.stdout.decode()}\n{done.stderr.decode()}")
+
+
+def setup_django(env: dict[str, str]) -> None:
+    """Django in this process, with ``env`` (the benchmark database) and DEBUG off."""
+    os.environ.update(env)
+    os.environ.pop("DJANGO_DEBUG", None)  # DEBUG would keep every query in memory
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    warnings.filterwarnings("ignore", message="No directory at")  # STATIC_ROOT: irrelevant here
+    django.setup()
+
+
+@contextlib.contextmanager
+def celery_worker(
+    env: dict[str, str], concurrency: int, log: Path, *, node: str, queue: str = "celery"
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``celery -A oms worker -c N -Q queue -n node`` with ``env`` (the benchmark's database and
+    Redis), its output in ``log``; yields once it is ready, and stops it on leaving."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "oms", "worker", "-c", str(concurrency), "-Q", queue,
+             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-n", node],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while b" ready." not in log.read_bytes():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"The Celery worker did not start; its log:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def order_numbers(message_ids: list[int]) -> list[str]:
+    """The order numbers in the payloads of these outbox messages (Django set up)."""
+    from oms.common.models import OutboxMessage
+
+    return [
+        payload["order"]
+        for payload in OutboxMessage.objects.filter(pk__in=message_ids).values_list("payload", flat=True)
+    ]
 
 
 # --- the stock writes of placing an order, in raw SQL (the baseline both benchmarks use) ------

@@ -27,44 +27,46 @@ Figures and their reading: ``docs/performance.md`` ("Labels").
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import multiprocessing
 import os
 import platform
-import resource
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-from benchlib import (  # noqa: E402  (bench/ is the script's own folder)
+from benchlib import (  # bench/ is the script's own folder, first on sys.path
+    CLOCK_TICKS,
+    backend_ticks,
+    busy_share,
+    celery_worker,
     code_version,
     cpu_model,
     database_url,
+    db_seconds,
     machine_busy_share,
     machine_ticks,
+    migrate,
+    order_numbers,
+    own_cpu,
     percentile_ms,
     python_speed_ms,
     recreate_database,
+    setup_django,
+    tree_ticks,
 )
 
 DEFAULT_DB_NAME = "oms_bench_labels"
 DEFAULT_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DEFAULT_DB_NAME}"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 PACKAGE_GRAMS = 450
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 # --- results --------------------------------------------------------------------------------
@@ -90,70 +92,7 @@ class Phase:
         return "n/a" if seconds is None or not self.labels else f"{seconds * 1000 / self.labels:.1f}"
 
 
-def own_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def backend_ticks(db_name: str) -> dict[int, int]:
-    """CPU ticks of every PostgreSQL backend connected to ``db_name``, by pid (Linux)."""
-    ticks = {}
-    for pid, cmdline in _processes():
-        if cmdline.startswith("postgres:") and f" {db_name} " in cmdline:
-            ticks[pid] = _ticks(pid) or 0
-    return ticks
-
-
-def _processes() -> Iterator[tuple[int, str]]:
-    if not Path("/proc/self/stat").exists():
-        return
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError):
-                yield (
-                    int(entry),
-                    Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"),
-                )
-
-
-def _ticks(pid: int) -> int | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return int(fields[11]) + int(fields[12])
-
-
-def db_seconds(before: dict[int, int], after: dict[int, int]) -> float:
-    return sum(t - before.get(pid, 0) for pid, t in after.items()) / CLOCK_TICKS
-
-
-def busy_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
-    if not before or not after or after[1] <= before[1]:
-        return None
-    return (after[0] - before[0]) / (after[1] - before[1])
-
-
 # --- set-up ---------------------------------------------------------------------------------
-
-
-def setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    os.environ.pop("DJANGO_DEBUG", None)  # DEBUG would keep every query in memory
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import django
-
-    warnings.filterwarnings("ignore", message="No directory at")  # STATIC_ROOT: irrelevant here
-    django.setup()
-
-
-def migrate(env: dict[str, str]) -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput"], cwd=ROOT, env=env, capture_output=True
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"manage.py migrate failed:\n{done.stdout.decode()}\n{done.stderr.decode()}")
 
 
 @dataclass
@@ -401,45 +340,6 @@ def measure_processes(fixtures: Fixtures, run: Run, processes: int) -> Phase:
 # --- (c) a Celery worker --------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def celery_worker(env: dict[str, str], concurrency: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``celery -A oms worker -c N`` on the benchmark's Redis database, until it is ready."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "oms", "worker", "-c", str(concurrency), "-Q", "celery",
-             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", f"bench-labels-{concurrency}@%h"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while b" ready." not in log.read_bytes():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"The Celery worker did not start; its log:\n{log.read_text()[-3000:]}")
-            time.sleep(0.1)
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _tree_ticks(root: int) -> int:
-    """CPU ticks of a process and its children (the prefork pool)."""
-    total = 0
-    for pid, _ in _processes():
-        try:
-            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if pid == root or ppid == root:
-            total += _ticks(pid) or 0
-    return total
-
-
 def measure_celery(fixtures: Fixtures, run: Run, concurrency: int) -> Phase:
     from celery import current_app
     from django.db import connections
@@ -454,18 +354,18 @@ def measure_celery(fixtures: Fixtures, run: Run, concurrency: int) -> Phase:
     with current_app.connection_for_write() as conn:
         conn.default_channel.queue_purge("celery")
     log = Path(tempfile.gettempdir()) / f"oms-bench-labels-worker-{run.run_id}-{concurrency}.log"
-    with celery_worker(run.env, concurrency, log) as worker:
+    with celery_worker(run.env, concurrency, log, node=f"bench-labels-{concurrency}@%h") as worker:
         # Warm-up: the pool's processes import the project and load the fonts.
         outbox_relay(warm)
-        warm_numbers, deadline = _numbers(warm), time.monotonic() + 120
+        warm_numbers, deadline = order_numbers(warm), time.monotonic() + 120
         while Label.objects.filter(shipment__order__number__in=warm_numbers, status=LabelStatus.LIVE).count() < len(
             warm
         ):
             if time.monotonic() > deadline:
                 raise SystemExit(f"The Celery worker made no labels in 2 minutes; its log:\n{log.read_text()[-3000:]}")
             time.sleep(0.05)
-        numbers = _numbers(work)
-        cpu_before, db_before, machine_before = _tree_ticks(worker.pid), backend_ticks(run.db_name), machine_ticks()
+        numbers = order_numbers(work)
+        cpu_before, db_before, machine_before = tree_ticks(worker.pid), backend_ticks(run.db_name), machine_ticks()
         began = time.perf_counter()
         outbox_relay(work)
         live = 0
@@ -475,7 +375,7 @@ def measure_celery(fixtures: Fixtures, run: Run, concurrency: int) -> Phase:
             if time.perf_counter() - began > 600:
                 break
         wall = time.perf_counter() - began
-        cpu_after, db_after, machine_after = _tree_ticks(worker.pid), backend_ticks(run.db_name), machine_ticks()
+        cpu_after, db_after, machine_after = tree_ticks(worker.pid), backend_ticks(run.db_name), machine_ticks()
     log.unlink(missing_ok=True)
     connections.close_all()
     return Phase(
@@ -488,15 +388,6 @@ def measure_celery(fixtures: Fixtures, run: Run, concurrency: int) -> Phase:
         cpu_db=db_seconds(db_before, db_after),
         busy=busy_share(machine_before, machine_after),
     )
-
-
-def _numbers(message_ids: list[int]) -> list[str]:
-    from oms.common.models import OutboxMessage
-
-    return [
-        payload["order"]
-        for payload in OutboxMessage.objects.filter(pk__in=message_ids).values_list("payload", flat=True)
-    ]
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -520,7 +411,7 @@ def check_database(run: Run) -> list[str]:
     from shipping.enums import LabelStatus, ShipmentStatus
     from shipping.models import Label, Shipment
 
-    numbers = _numbers(run.measured)
+    numbers = order_numbers(run.measured)
     problems = []
     live = Label.objects.filter(shipment__order__number__in=numbers, status=LabelStatus.LIVE)
     if live.count() != len(numbers):
