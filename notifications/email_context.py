@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from notifications.enums import NotificationKind
 from notifications.status_links import status_link_url
 from orders.models import Order
 from shipping.enums import LabelStatus, TrackingStatus
@@ -47,4 +48,7 @@ def customer_context(kind: str, order: Order, payload: dict[str, Any]) -> dict[s
         }
     if "refund" in snapshot:
         context["refund"] = snapshot["refund"]
+    if kind == NotificationKind.ORDER_UPDATED:
+        # What staff changed, in sentences written when it happened (orders/services/editing.py).
+        context["changes"] = list(payload.get("changes") or [])
     return context

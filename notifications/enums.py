@@ -6,6 +6,7 @@ class NotificationKind(models.TextChoices):
 
     ORDER_RECEIVED = "order_received", "Order received"
     PAYMENT_CONFIRMED = "payment_confirmed", "Payment confirmed"
+    ORDER_UPDATED = "order_updated", "Order changed"
     SHIPPED = "shipped", "Shipped"
     OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
     DELIVERED = "delivered", "Delivered"

@@ -32,6 +32,7 @@ PREVIEW_KINDS: list[str] = [kind.value for kind in NotificationKind]
 _STATUS_AT: dict[str, str] = {
     NotificationKind.ORDER_RECEIVED: OrderStatus.UNHANDLED,
     NotificationKind.PAYMENT_CONFIRMED: OrderStatus.PAID,
+    NotificationKind.ORDER_UPDATED: OrderStatus.PAID,
     NotificationKind.SHIPPED: OrderStatus.SHIPPED,
     NotificationKind.OUT_FOR_DELIVERY: OrderStatus.SHIPPED,
     NotificationKind.DELIVERED: OrderStatus.EXECUTED,
@@ -121,6 +122,11 @@ def _customer_context(kind: str, now: datetime) -> dict[str, Any]:
         context["tracking"] = _tracking("out_for_delivery", "Out for delivery", "Out for delivery", now)
     elif kind == NotificationKind.DELAYED:
         context["tracking"] = _tracking("exception", "Exception", "Address unclear: house number missing", now)
+    elif kind == NotificationKind.ORDER_UPDATED:
+        context["changes"] = [
+            "Shipping address changed to: Ann Lee, Long Street 12, 00-950 Warsaw, PL.",
+            "Organic cotton T-shirt, red, M (TSHIRT-RED-M): quantity changed from 1 to 2.",
+        ]
     elif kind == NotificationKind.REFUND_ISSUED:
         order.amount_refunded = order.amount_paid
         context["refund"] = {

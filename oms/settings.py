@@ -201,6 +201,8 @@ OMS_OUTBOX_ROUTES: dict[str, list[str]] = {
     "shipment.tracking_updated": [_EMAIL, _WEBHOOKS],
     "stock.low": [_ALERT, _WEBHOOKS],
     "label.failed": [_ALERT],
+    # Staff changed an order before picking: the customer is told what changed.
+    "order.updated": [_EMAIL],
 }
 # A message relayed or running is not relayed again by the sweep before this many seconds.
 OMS_OUTBOX_LEASE_SECONDS = env_int("OMS_OUTBOX_LEASE_SECONDS", 300)

@@ -44,6 +44,7 @@ class OrderEventKind(models.TextChoices):
     REFUND_RECORDED = "refund_recorded", "Refund recorded"
     INVOICE_ISSUED = "invoice_issued", "Invoice issued"
     STATUS_LINKS_REVOKED = "status_links_revoked", "Status links revoked"
+    EDITED = "edited", "Order edited"
 
 
 class OrderErrorCode(models.TextChoices):
@@ -60,3 +61,5 @@ class OrderErrorCode(models.TextChoices):
     REFUND_REFERENCE_IN_USE = "refund_reference_in_use"
     ORDER_NOT_INVOICEABLE = "order_not_invoiceable"
     INVOICE_NOT_ISSUED = "invoice_not_issued"
+    ORDER_NOT_EDITABLE = "order_not_editable"
+    ORDER_UNCHANGED = "order_unchanged"

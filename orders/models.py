@@ -99,7 +99,11 @@ class Order(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "created_at"], name="order_status_created")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="order_status_created"),
+            # The KPIs count what shipped in a date range.
+            models.Index(fields=["shipped_at"], name="order_shipped_at"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "external_reference"],
@@ -124,6 +128,7 @@ class Order(TimeStampedModel):
             ("split_order", "Can split off the in-stock lines of an order"),
             ("refund_order", "Can record a refund for an order"),
             ("revoke_status_links", "Can revoke the links to an order's status page"),
+            ("edit_order", "Can change an order's address, lines and shipping method before picking"),
         ]
 
     def __str__(self) -> str:

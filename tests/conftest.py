@@ -77,6 +77,7 @@ ROLE_MIGRATIONS = [
     ("shipping", "0004_label_roles"),
     ("orders", "0007_refund_invoice_roles"),
     ("notifications", "0002_roles"),
+    ("orders", "0009_edit_roles"),
 ]
 
 

@@ -246,10 +246,13 @@ def _available(stocks: list[StockLevel], product_id: int) -> int:
 
 
 @transaction.atomic
-def stock_release_order(*, actor: Actor, order_number: str, reason: str) -> int:
+def stock_release_order(*, actor: Actor, order_number: str, reason: str, serve_waiting: bool = True) -> int:
     """Releases everything held for an order and removes its demand (cancelled or expired
     orders); units already picked for it go back to their bins. Returns the number of units
-    released from allocations."""
+    released from allocations.
+
+    The freed units go to orders waiting for them, unless ``serve_waiting`` is False: an order
+    being edited releases its units only to reserve them again in the same transaction."""
     reservations = list(Reservation.objects.filter(order_number=order_number))
     if not reservations:
         return 0
@@ -263,8 +266,8 @@ def stock_release_order(*, actor: Actor, order_number: str, reason: str) -> int:
     _put_back_picked(order_number, [r for r in reservations if r.quantity_picked], by_id, ledger)
     ledger.flush()
     Reservation.objects.filter(order_number=order_number).delete()  # allocations cascade
-    # The freed units go to orders waiting for them, by payment time.
-    _allocate_waiting(stocks, _Ledger(actor))
+    if serve_waiting:  # the freed units go to orders waiting for them, by payment time
+        _allocate_waiting(stocks, _Ledger(actor))
     alerts.check_reorder_points({r.product_id for r in reservations}, stocks)
     return released
 
@@ -325,6 +328,16 @@ def _ensure_stock_rows(pairs: Iterable[tuple[int, int]]) -> None:
     StockLevel.objects.bulk_create(
         [StockLevel(product_id=p, location_id=loc) for p, loc in set(pairs)], ignore_conflicts=True
     )
+
+
+@transaction.atomic
+def stock_serve_waiting(*, actor: Actor, product_ids: Iterable[int]) -> None:
+    """Gives free units of the products to the reservations waiting for them (paid first, by
+    payment time): what ``stock_release_order(serve_waiting=False)`` left for its caller to
+    do once it has reserved what it needs."""
+    stocks = lock_stock_of_products(product_ids)
+    if stocks:
+        _allocate_waiting(stocks, _Ledger(actor))
 
 
 def _allocate_waiting(stocks: list[StockLevel], ledger: _Ledger) -> None:

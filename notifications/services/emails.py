@@ -34,6 +34,7 @@ SEND_TASK = "notifications.tasks.send_notification"
 _STATUS_KINDS = {
     "order.created": NotificationKind.ORDER_RECEIVED,
     "order.paid": NotificationKind.PAYMENT_CONFIRMED,
+    "order.updated": NotificationKind.ORDER_UPDATED,
     "order.shipped": NotificationKind.SHIPPED,
     "order.executed": NotificationKind.DELIVERED,
     "order.cancelled": NotificationKind.CANCELLED,

@@ -1,7 +1,9 @@
 """Every write to orders, one use case per function and one transaction each:
 ``placement`` (placing orders), ``payments``, ``lifecycle`` (the status moves and their one
-writer), ``split``, ``refunds``, ``invoices``, ``status_links``. Callers import from here."""
+writer), ``split``, ``refunds``, ``invoices``, ``status_links``, ``editing`` (changes before
+picking). Callers import from here."""
 
+from orders.services.editing import EDITABLE_STATUSES, order_edit
 from orders.services.invoices import format_invoice_number, invoice_issue
 from orders.services.lifecycle import (
     EXPIRY_REASON,
@@ -35,6 +37,7 @@ from orders.services.split import SplitResult, order_split
 from orders.services.status_links import order_revoke_status_links
 
 __all__ = [
+    "EDITABLE_STATUSES",
     "EXPIRY_REASON",
     "IDEMPOTENCY_SCOPE",
     "AddressData",
@@ -54,6 +57,7 @@ __all__ = [
     "order_abort_picking",
     "order_cancel",
     "order_create",
+    "order_edit",
     "order_mark_executed",
     "order_mark_packed",
     "order_mark_returned",

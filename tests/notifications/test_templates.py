@@ -91,6 +91,14 @@ def refunded(reason: str = "Damaged in transit") -> tuple[Order, dict[str, Any]]
     return order, email_payload(order, "refund.issued")
 
 
+def edited() -> tuple[Order, dict[str, Any]]:
+    """A paid order of two items that staff cut down to one, and the ``order.updated`` payload."""
+    order = make_order(OrderStatus.PAID, skus=("TSHIRT-RED-M", "MUG-350"))
+    services.order_edit(actor=SYSTEM, number=order.number, lines=[services.LineData("TSHIRT-RED-M", 1)])
+    order = Order.objects.get(pk=order.pk)
+    return order, email_payload(order, "order.updated")
+
+
 def order_and_payload(kind: str) -> tuple[Order, dict[str, Any]]:
     """A real order at the status ``kind`` is sent at, and the payload the email gets."""
     if kind == K.OUT_FOR_DELIVERY:
@@ -99,6 +107,8 @@ def order_and_payload(kind: str) -> tuple[Order, dict[str, Any]]:
         return tracked("exception", description="Address unclear", location="Depot 2")
     if kind == K.REFUND_ISSUED:
         return refunded()
+    if kind == K.ORDER_UPDATED:
+        return edited()
     status, topic = SENT_AT[kind]
     order = shipped_order() if kind == K.SHIPPED else make_order(status)
     return order, email_payload(order, topic)
