@@ -102,6 +102,15 @@ def outbox_sweep(*, limit: int = 500) -> int:
     return outbox_relay(due) if due else 0
 
 
+def outbox_extend_lease(key: str) -> None:
+    """A handler that runs longer than the lease (a bulk job of thousands of orders) calls
+    this between steps, so the sweep does not hand its message to a second worker meanwhile."""
+    lease = timezone.now() + _lease()
+    OutboxMessage.objects.filter(key=key, state=OutboxState.PENDING, locked_until__isnull=False).update(
+        locked_until=lease, available_at=lease
+    )
+
+
 def backoff_seconds(attempt: int) -> int:
     """Delay before retry ``attempt`` + 1: the base doubled per attempt, capped at an hour."""
     base = settings.OMS_OUTBOX_RETRY_BASE_SECONDS

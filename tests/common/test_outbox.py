@@ -143,6 +143,32 @@ def test_a_worker_killed_mid_run_leaves_the_message_to_the_sweep_after_its_lease
     assert outbox.outbox_run(message.pk, lambda payload, attempt: None, max_attempts=3).state == "done"
 
 
+@override_settings(OMS_OUTBOX_LEASE_SECONDS=60)
+def test_a_long_handler_that_extends_its_lease_is_not_handed_to_the_sweep(task: FakeBroker) -> None:
+    message = enqueue()
+    swept: list[int] = []
+
+    def long_handler(payload: dict[str, Any], attempt: int) -> None:
+        # Its first lease has run out (a long step), then it reports progress.
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            locked_until=timezone.now() - timedelta(seconds=1), available_at=timezone.now() - timedelta(seconds=1)
+        )
+        outbox.outbox_extend_lease(message.key)
+        swept.append(outbox.outbox_sweep())
+
+    assert outbox.outbox_run(message.pk, long_handler, max_attempts=3).state == "done"
+    assert swept == [0]
+
+
+def test_extending_the_lease_of_a_message_nobody_runs_changes_nothing(task: FakeBroker) -> None:
+    message = enqueue()
+    before = OutboxMessage.objects.values("locked_until", "available_at").get(pk=message.pk)
+
+    outbox.outbox_extend_lease(message.key)
+
+    assert OutboxMessage.objects.values("locked_until", "available_at").get(pk=message.pk) == before
+
+
 @override_settings(OMS_OUTBOX_RETRY_BASE_SECONDS=10)
 def test_a_recoverable_failure_is_retried_with_a_growing_delay(task: FakeBroker) -> None:
     message = enqueue()
