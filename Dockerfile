@@ -15,7 +15,7 @@ COPY . .
 # collectstatic needs settings but no database or secrets of the real deployment.
 RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput \
     && useradd --system --home /app oms \
-    && mkdir -p /app/var \
+    && mkdir -p /app/var/media \
     && chown -R oms /app/var
 
 USER oms

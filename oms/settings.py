@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "fulfillment",
     "shipping",
     "notifications",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -114,6 +115,10 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Short queries only: PostgreSQL's JIT spends hundreds of milliseconds compiling
+        # dashboard aggregates over large tables that run in tens without it.
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 else:
     DATABASES = {
         "default": {
@@ -178,6 +183,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Shipments with no tracking event for OMS_TRACKING_STALE_DAYS are flagged for staff.
     "flag-stale-shipments": {"task": "shipping.tasks.flag_stale_shipments", "schedule": 3600},
+    # The exception inbox opens incidents for new problems and closes those that cleared.
+    "sync-incidents": {"task": "dashboard.tasks.sync_incidents", "schedule": env_int("OMS_INCIDENTS_SYNC_SECONDS", 60)},
 }
 
 # --- Outbox ---------------------------------------------------------------------------------
@@ -217,7 +224,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "staff-login"
-LOGIN_REDIRECT_URL = "staff-home"
+LOGIN_REDIRECT_URL = "dashboard:start"
 LOGOUT_REDIRECT_URL = "staff-login"
 
 # --- Security --------------------------------------------------------------------------------
@@ -261,6 +268,11 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]  # vendored front-end packages: static/vendor/VERSIONS.md
 STATIC_ROOT = Path(os.environ.get("OMS_STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Files the system makes for staff to download later (bulk label PDFs, CSV exports). Web and
+# workers must see the same folder: one machine, or a shared volume (docker-compose.yml).
+MEDIA_ROOT = Path(os.environ.get("OMS_MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = "/media/"  # never served as such: downloads go through a view that checks permissions
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

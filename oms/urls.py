@@ -63,6 +63,7 @@ urlpatterns = [
     path("staff/", include("shipping.staff_urls")),
     path("staff/", include("orders.staff_urls")),
     path("staff/", include("notifications.staff_urls")),
+    path("staff/", include("dashboard.urls")),
     # The customer's order-status page, opened from the signed link in every email.
     path("track/", include("notifications.customer_urls")),
     path("api/v1/", include((api_v1, "api-v1"))),

@@ -78,6 +78,7 @@ ROLE_MIGRATIONS = [
     ("orders", "0007_refund_invoice_roles"),
     ("notifications", "0002_roles"),
     ("orders", "0009_edit_roles"),
+    ("dashboard", "0002_roles"),
 ]
 
 

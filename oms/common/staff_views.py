@@ -1,4 +1,5 @@
-"""The staff side's door: log-in, log-out and the landing page the later screens hang off."""
+"""The staff side's door: log-in and log-out. Where a log-in lands is the dashboard's
+(``LOGIN_REDIRECT_URL``: each role's own work)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-
-from oms.common import roles
 
 
 class StaffAuthenticationForm(AuthenticationForm):
@@ -36,13 +31,3 @@ class StaffLoginView(auth_views.LoginView):
 
 class StaffLogoutView(auth_views.LogoutView):
     pass
-
-
-@login_required
-def staff_home(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_staff:
-        raise PermissionDenied("Staff only.")
-    user_roles = sorted(
-        name for name in request.user.groups.values_list("name", flat=True) if name in roles.STAFF_ROLES
-    )
-    return render(request, "staff/home.html", {"roles": user_roles, "is_superuser": request.user.is_superuser})

@@ -24,7 +24,7 @@ from orders import services
 from orders.demo import order_walk_to
 from orders.enums import OrderStatus
 from orders.models import Order, OrderEvent
-from tests.factories import SYSTEM, ProductFactory, ShippingMethodFactory, make_staff, stock_up
+from tests.factories import SYSTEM, ProductFactory, ShippingMethodFactory, make_order, make_staff, stock_up
 
 _n = iter(range(1, 1_000_000))
 
@@ -90,6 +90,23 @@ def pick_whole_list(number: str, actor: Actor) -> None:
             picking.pick_scan(
                 actor=actor, number=number, code=task.product.sku, task_id=task.pk, quantity=task.remaining
             )
+
+
+def picked_order() -> Order:
+    """A paid order picked from its own pick list: waiting for the packer."""
+    boss = Actor.for_user(manager())
+    order = make_order(OrderStatus.PAID, skus=(f"PICKED-{Order.objects.count()}",))
+    picking.order_pick_start(actor=boss, number=order.number)
+    entry = PickListOrder.objects.select_related("pick_list").get(order=order)
+    pick_whole_list(entry.pick_list.number, boss)
+    return Order.objects.get(pk=order.pk)
+
+
+def listed_order() -> Order:
+    """A paid order on a pick list that its picker has not started yet."""
+    order = make_order(OrderStatus.PAID, skus=(f"LISTED-{Order.objects.count()}",))
+    picking.pick_list_create(actor=Actor.for_user(manager()), picker=picker(), order_numbers=[order.number])
+    return order
 
 
 def packed_at_station(order: Order, actor: Actor | None = None) -> Order:
