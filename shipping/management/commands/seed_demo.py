@@ -3,7 +3,11 @@ the carrier services that deliver them, a user per role, an API client, and orde
 status, all made through the real services: orders that reached the warehouse were picked
 from pick lists and packed into weighed boxes, packed ones have their labels, those with the
 carrier were scanned out on a manifest and have tracking events, and those waiting for the
-carrier have their delivery promise, so timelines and the stock ledger are real."""
+carrier have their delivery promise, so timelines and the stock ledger are real.
+
+Past 40 orders, the rest is a year of history written in bulk by ``shipping.bulk_demo`` (a
+million orders in minutes instead of days), plus a live shop's open work (up to 500 orders
+awaiting payment, paid, picking or packed) placed through the services like the first 40."""
 
 from __future__ import annotations
 
@@ -12,13 +16,15 @@ import secrets
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
 from fulfillment.models import PackageType, PackingStation
 from inventory.models import Location, Product, Warehouse
@@ -32,10 +38,15 @@ from orders import services
 from orders.demo import STEPS_TO
 from orders.enums import OrderStatus, SalesChannel
 from orders.models import Order, ShippingMethod
+from shipping.bulk_demo import history_load, open_count_for, open_orders_place
+from shipping.calendar import promised_delivery, ship_by
 from shipping.demo import order_walk_to
 from shipping.models import Carrier, CarrierService, PriceRule, ShippingMethodService
+from shipping.selectors import services_by_method
 from shipping.services.promises import promises_stamp
 
+# Orders walked one by one through every service; any more are loaded in bulk.
+SERVICE_ORDERS = 40
 DEMO_PASSWORD = "oms-demo"  # noqa: S105 (demo accounts, printed to the user)
 
 PRODUCTS = [
@@ -77,7 +88,14 @@ class Command(BaseCommand):
     help = "Loads demo data (once): users per role, products, an API client and orders in every status."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--orders", type=int, default=40, help="How many demo orders to place (default 40).")
+        parser.add_argument(
+            "--orders",
+            type=int,
+            default=SERVICE_ORDERS,
+            help=f"How many demo orders to load (default {SERVICE_ORDERS}). The first {SERVICE_ORDERS} go through "
+            "every service; the rest are a year of history loaded in bulk (1,000,000 take minutes on PostgreSQL) "
+            "and up to 500 open orders.",
+        )
         parser.add_argument(
             "--credentials-file",
             default=str(Path(settings.VAR_DIR) / "demo-credentials.txt"),
@@ -88,12 +106,26 @@ class Command(BaseCommand):
         if Order.objects.exists() or ApiClient.objects.filter(name="demo-shop").exists():
             self.stdout.write("Demo data is already loaded; nothing to do.")
             return
+        if orders < 0:
+            raise CommandError("--orders cannot be negative.")
+        started = monotonic()
         with transaction.atomic():
             self._master_data()
             users = self._users()
             key = api_client_create(name="demo-shop", roles=[roles.INTEGRATOR]).raw_key
-        self._orders(orders)
-        promises_stamp()
+        bulk = max(orders - SERVICE_ORDERS, 0)
+        open_count = open_count_for(bulk)
+        if bulk - open_count:
+            self._history(bulk - open_count, started)
+        self._orders(min(orders, SERVICE_ORDERS))
+        if open_count:
+            self.stdout.write(f"Placing {open_count:,} open orders through the services…")
+            placed = open_orders_place(count=open_count, scarce_sku=PRODUCTS[-1][0], box=BOXES[1][0])
+            summary = ", ".join(f"{n:,} {status}" for status, n in sorted(placed.items()))
+            self.stdout.write(f"Open orders placed: {summary} ({monotonic() - started:.0f} s).")
+        while promises_stamp():  # 500 at a time
+            pass
+        self._promise_walked_orders()
         lines = [
             "Demo log-ins (password for all: " + DEMO_PASSWORD + "):",
             *(f"  {name:<8} {role}" for name, role in users),
@@ -104,7 +136,7 @@ class Command(BaseCommand):
         Path(credentials_file).parent.mkdir(parents=True, exist_ok=True)
         Path(credentials_file).write_text("\n".join(lines) + "\n")
         self.stdout.write("\n".join(lines))
-        self.stdout.write(f"Loaded {orders} demo orders.")
+        self.stdout.write(f"Loaded {orders:,} demo orders in {monotonic() - started:.0f} s.")
 
     def _master_data(self) -> None:
         for sku, name, barcode, grams, price in PRODUCTS:
@@ -175,6 +207,32 @@ class Command(BaseCommand):
         PackingStation.objects.get_or_create(
             code="PACK-1", defaults={"name": "Packing table 1", "warehouse": warehouse}
         )
+
+    def _history(self, count: int, started: float) -> None:
+        self.stdout.write(f"Loading {count:,} orders of history…")
+
+        def progress(done: int, total: int) -> None:
+            self.stdout.write(f"{done:,} of {total:,} orders ({monotonic() - started:.0f} s)")
+
+        result = history_load(count=count, now=timezone.now(), progress=progress)
+        statuses = ", ".join(f"{n:,} {status}" for status, n in sorted(result.by_status.items()))
+        self.stdout.write(f"History loaded: {statuses} ({monotonic() - started:.0f} s).")
+
+    def _promise_walked_orders(self) -> None:
+        """The sweep stamps the promise of orders waiting for the carrier; a demo order walked
+        past them in one go gets the promise it would have had, from its payment time."""
+        by_method = services_by_method()
+        actor = Actor.system("system: delivery promise")
+        for number, method, paid_at in Order.objects.filter(
+            paid_at__isnull=False, ship_by__isnull=True, shipping_method_id__in=list(by_method)
+        ).values_list("number", "shipping_method_id", "paid_at"):
+            if paid_at is None:  # excluded by the query; narrows the type
+                continue
+            calendar = by_method[str(method)][1]
+            day = ship_by(calendar, paid_at)
+            services.order_set_promise(
+                actor=actor, number=number, ship_by=day, promised_delivery=promised_delivery(calendar, day)
+            )
 
     def _users(self) -> list[tuple[str, str]]:
         user_model = get_user_model()
