@@ -136,8 +136,21 @@ def _back(request: HttpRequest) -> HttpResponseRedirect:
     return redirect(reverse("dashboard:incidents") + (f"?{query}" if query else ""))
 
 
+# Each kind as the thing staff took or resolved: "The payment mismatch on order X is yours now."
+_NOUNS = {
+    IncidentKind.PAYMENT_MISMATCH: "payment mismatch",
+    IncidentKind.STOCK_SHORTAGE: "stock shortage",
+    IncidentKind.SHORT_PICK: "short pick",
+    IncidentKind.WEIGHT_OVERRIDE: "weight override",
+    IncidentKind.LABEL_FAILED: "label failure",
+    IncidentKind.TRACKING_EXCEPTION: "delivery problem",
+    IncidentKind.STALE_SHIPMENT: "shipment without tracking news",
+    IncidentKind.LATE_ORDER: "late order",
+}
+
+
 def _said(incident: Incident) -> str:
-    kind = IncidentKind(incident.kind).label.lower()
+    kind = _NOUNS.get(IncidentKind(incident.kind), IncidentKind(incident.kind).label.lower())
     return f"{kind} on order {incident.order.number}" if incident.order is not None else kind
 
 
