@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
@@ -183,20 +184,21 @@ STAGES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-class PercentileCont(Aggregate):
-    """PostgreSQL's ``percentile_cont(f) WITHIN GROUP (ORDER BY x)``: the continuous
-    percentile, interpolated between the two nearest values; NULLs are ignored. Works on
-    intervals, so durations come back as ``timedelta``."""
+class PercentilesCont(Aggregate):
+    """PostgreSQL's ``percentile_cont(ARRAY[f1, f2...]) WITHIN GROUP (ORDER BY x)``: the
+    continuous percentiles, interpolated between the nearest values, from one sort of the
+    values; NULLs are ignored. On intervals, so durations come back as ``timedelta``."""
 
     function = "PERCENTILE_CONT"
-    name = "PercentileCont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    name = "PercentilesCont"
+    template = "%(function)s(ARRAY[%(fractions)s]) WITHIN GROUP (ORDER BY %(expressions)s)"
 
-    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
-        if not 0 <= fraction <= 1:
-            raise ValueError("fraction must be between 0 and 1")
-        # A float we own, never user input: safe to write into the SQL.
-        super().__init__(expression, fraction=repr(float(fraction)), output_field=DurationField(), **extra)
+    def __init__(self, expression: Any, fractions: Sequence[float], **extra: Any) -> None:
+        if not fractions or not all(0 <= f <= 1 for f in fractions):
+            raise ValueError("fractions must be between 0 and 1")
+        # Floats we own, never user input: safe to write into the SQL.
+        written = ", ".join(repr(float(f)) for f in fractions)
+        super().__init__(expression, fractions=written, output_field=ArrayField(DurationField()), **extra)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -258,6 +260,11 @@ def kpi_figures(f: KpiFilter) -> Kpis:
     # PostgreSQL's JIT is off for the project's connections (settings): compiling these
     # aggregates took longer than running them.
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The percentiles sort every duration of the range; with the default 4 MB they
+            # spill to temporary files (docs/performance.md, Dashboard).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '64MB'")
         return _kpi_figures(f)
 
 
@@ -274,8 +281,7 @@ def _kpi_figures(f: KpiFilter) -> Kpis:
         for key, _label, start, end in STAGES:
             gap = F(end) - F(start)
             aggregates[f"{key}__n"] = Count(gap)
-            aggregates[f"{key}__p50"] = PercentileCont(gap, 0.5)
-            aggregates[f"{key}__p90"] = PercentileCont(gap, 0.9)
+            aggregates[f"{key}__p"] = PercentilesCont(gap, [0.5, 0.9])
     totals = shipped_qs.annotate(shipped_day=TruncDate("shipped_at", tzinfo=f.tz)).order_by().aggregate(**aggregates)
     # Apart, so the ledger is probed once per order (in the query above PostgreSQL would
     # repeat the probe for each figure that reads it).
@@ -289,7 +295,7 @@ def _kpi_figures(f: KpiFilter) -> Kpis:
     sample: int | None = None
     if exact:
         stages = [
-            Stage(key, label, totals[f"{key}__n"], totals[f"{key}__p50"], totals[f"{key}__p90"])
+            Stage(key, label, totals[f"{key}__n"], *(totals[f"{key}__p"] or [None, None]))
             for key, label, _start, _end in STAGES
         ]
     else:

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.expressions import OrderBy
-from django.db.models.functions import Concat
 
 from dashboard.models import Incident
 from dashboard.selectors.home import (
@@ -38,7 +37,7 @@ from dashboard.selectors.home import (
 )
 from fulfillment.enums import ACTIVE_ENTRY_STATES, EntryState
 from fulfillment.models import PickListOrder
-from inventory.models import Allocation, Warehouse
+from inventory.models import Allocation, Product, Warehouse
 from orders.enums import OrderStatus
 from orders.models import Order, OrderLine, ShippingMethod
 from shipping.models import Label, ShippingMethodService
@@ -270,7 +269,7 @@ def order_search(*, query: str, limit: int = SEARCH_LIMIT) -> SearchResult:
 
     hits: dict[str, SearchHit] = {}
     truncated = False
-    for orders in _search_queries(text, spellings):
+    for orders in _search_queries(text, spellings, limit):
         rows = list(orders.only(*_ROW_FIELDS).order_by("-id")[: limit + 1])
         truncated = truncated or len(rows) > limit
         for order in rows[:limit]:
@@ -279,20 +278,41 @@ def order_search(*, query: str, limit: int = SEARCH_LIMIT) -> SearchResult:
     return SearchResult(query=text, open_order=None, hits=ordered[:limit], truncated=truncated or len(ordered) > limit)
 
 
-def _search_queries(text: str, spellings: list[str]) -> list[QuerySet[Order]]:
-    """One bounded query per kind of key, each row annotated with what matched."""
+def _search_queries(text: str, spellings: list[str], limit: int) -> list[QuerySet[Order]]:
+    """One bounded query per kind of key, each row annotated with what matched. Keys that
+    live in other tables (tracking numbers, SKUs) are looked up there first, by their own
+    indexes, newest first and at most ``limit`` + 1: joining them to all orders and sorting
+    by order would read every order when nothing matches."""
     prefix = text.upper()
-    queries: list[QuerySet[Order]] = [
+    tracked = dict(
+        Label.objects.filter(tracking_number__startswith=prefix, shipment__isnull=False)
+        .order_by("-id")
+        .values_list("shipment__order_id", "tracking_number")[: limit + 1]
+    )
+    product_ids = list(Product.objects.filter(sku__in=spellings).values_list("pk", flat=True))
+    with_sku = (
+        list(
+            OrderLine.objects.filter(product_id__in=product_ids)
+            .order_by("-order_id")
+            .values_list("order_id", flat=True)[: limit + 1]
+        )
+        if product_ids
+        else []
+    )
+    return [
         Order.objects.filter(number__startswith=prefix).annotate(
             matched=Value("order number", output_field=CharField())
         ),
-        Order.objects.filter(shipment__labels__tracking_number__startswith=prefix).annotate(
-            matched=Concat(Value("tracking number "), "shipment__labels__tracking_number", output_field=CharField())
+        Order.objects.filter(pk__in=list(tracked)).annotate(
+            matched=Case(
+                *[When(pk=pk, then=Value(f"tracking number {number}")) for pk, number in tracked.items()],
+                default=Value("tracking number"),
+                output_field=CharField(),
+            )
         ),
-        Order.objects.filter(pk__in=OrderLine.objects.filter(product__sku__in=spellings).values("order_id")).annotate(
-            matched=Value(f"SKU {text}", output_field=CharField())
-        ),
-        # One pass over the orders for both customer keys.
+        Order.objects.filter(pk__in=with_sku).annotate(matched=Value(f"SKU {text}", output_field=CharField())),
+        # One pass over the orders for both customer keys (trigram indexes on PostgreSQL,
+        # orders/migrations/0010_customer_search).
         Order.objects.filter(Q(customer_email__istartswith=text) | Q(customer_name__icontains=text)).annotate(
             matched=Case(
                 When(customer_email__istartswith=text, then=Value("customer email")),
@@ -301,4 +321,3 @@ def _search_queries(text: str, spellings: list[str]) -> list[QuerySet[Order]]:
             )
         ),
     ]
-    return queries
