@@ -12,7 +12,6 @@ import io
 from collections.abc import Callable
 from functools import partial
 from typing import Any
-from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.utils import timezone
@@ -28,7 +27,7 @@ from reportlab.platypus import CondPageBreak, Flowable, Paragraph, SimpleDocTemp
 from fulfillment.enums import EntryState, TaskStatus
 from fulfillment.models import Package, PickList, PickTask
 from fulfillment.selectors import packages_of_order, pick_list_detail
-from oms.common.pdf import BOLD, FONT, printable
+from oms.common.pdf import BOLD, FONT, paragraph, paragraph_lines, printable
 from orders.models import Address, Order
 from orders.selectors import order_detail
 
@@ -46,8 +45,7 @@ HEADING = ParagraphStyle("heading", parent=BODY, fontName=BOLD, fontSize=12, lea
 
 
 def _p(text: object, style: ParagraphStyle = CELL) -> Paragraph:
-    """A paragraph of plain text: user text is escaped, never read as Paragraph markup."""
-    return Paragraph(escape(printable(str(text))), style)
+    return paragraph(text, style)
 
 
 def _heading(text: str) -> list[Flowable]:
@@ -57,7 +55,7 @@ def _heading(text: str) -> list[Flowable]:
 
 def _lines(*parts: str, style: ParagraphStyle = BODY) -> Paragraph:
     """Several lines of plain text in one paragraph; empty parts are left out."""
-    return Paragraph("<br/>".join(escape(printable(p)) for p in parts if p), style)
+    return paragraph_lines(parts, style)
 
 
 def _shop_name() -> str:

@@ -19,7 +19,6 @@ from datetime import UTC
 from decimal import Decimal
 from functools import partial
 from typing import Any
-from xml.sax.saxutils import escape
 
 from babel.dates import format_date
 from babel.numbers import format_currency
@@ -33,7 +32,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from oms.common.pdf import BOLD, FONT, printable
+from oms.common.pdf import BOLD, FONT, paragraph, paragraph_lines, printable
 from orders.models import Invoice
 
 MARGIN = 15 * mm
@@ -62,13 +61,12 @@ def _day(invoice: Invoice) -> str:
 
 
 def _p(text: object, style: ParagraphStyle = BODY) -> Paragraph:
-    """A paragraph of plain text: user text is escaped, never read as Paragraph markup."""
-    return Paragraph(escape(printable(str(text))), style)
+    return paragraph(text, style)
 
 
 def _lines(parts: list[str], style: ParagraphStyle = BODY) -> Paragraph:
     """Several lines of plain text in one paragraph; empty parts are left out."""
-    return Paragraph("<br/>".join(escape(printable(p)) for p in parts if p), style)
+    return paragraph_lines(parts, style)
 
 
 def _seller_name(invoice: Invoice) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import F
 
 from oms.common.errors import NotFound
-from orders.models import Order
+from orders.models import InvoiceSequence, Order
 
 
 def lock_order(*, number: str) -> Order:
@@ -37,3 +37,11 @@ def lock_free_orders(*, ids: list[int], exclude: set[int], limit: int) -> list[O
         .exclude(pk__in=exclude)
         .order_by(F("ship_by").asc(nulls_last=True), F("paid_at").asc(nulls_last=True), "id")[:limit]
     )
+
+
+def lock_invoice_counter(*, year: int) -> InvoiceSequence:
+    """The year's invoice counter, created if the year has none yet, locked for the rest of
+    the transaction: invoices issued at the same moment take numbers one after the other, and
+    a rollback gives the number back (taken after the order: docs/architecture.md)."""
+    InvoiceSequence.objects.get_or_create(year=year)
+    return InvoiceSequence.objects.select_for_update().get(year=year)

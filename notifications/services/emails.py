@@ -20,7 +20,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from notifications.email_context import customer_context
-from notifications.enums import NotificationKind, NotificationState
+from notifications.enums import NotificationErrorCode, NotificationKind, NotificationState
+from notifications.locks import lock_notification
 from notifications.models import Notification
 from notifications.rendering import RenderedEmail, render_email
 from oms.common.actors import Actor
@@ -254,15 +255,13 @@ def notification_resend(*, notification_id: int, actor: Actor) -> Notification:
     corrected after a bounce. Raises NotFound, and Conflict ``nothing_to_resend`` while the
     original is still being sent."""
     # Locked: two clicks on "resend" number their copies one after the other.
-    original = (
-        Notification.objects.select_for_update(of=("self",)).select_related("order").filter(pk=notification_id).first()
-    )
+    original = lock_notification(notification_id)
     if original is None:
-        raise NotFound(f"No notification {notification_id}.", code="notification_not_found")
+        raise NotFound(f"No notification {notification_id}.", code=NotificationErrorCode.NOTIFICATION_NOT_FOUND)
     if original.state == NotificationState.PENDING:
         raise Conflict(
             "This email is still being sent; resend it once it has been sent or has failed.",
-            code="nothing_to_resend",
+            code=NotificationErrorCode.NOTHING_TO_RESEND,
             extra={"notification": original.pk, "state": original.state},
         )
     recipients = list(original.recipients)

@@ -39,6 +39,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from notifications.enums import DeliveryState, NotificationErrorCode, WebhookEventType
+from notifications.locks import lock_webhook_delivery
 from notifications.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 from oms.common.actors import Actor
 from oms.common.errors import Conflict, InvalidInput, NotFound
@@ -307,7 +308,9 @@ def webhook_deliver(payload: dict[str, Any], attempt: int) -> None:
 @transaction.atomic
 def _log_attempt(delivery: WebhookDelivery, attempted_at: datetime, answer: Answer) -> None:
     # Numbered across redeliveries: the log reads #1, #2, ... for the delivery's whole life.
-    locked = WebhookDelivery.objects.select_for_update().only("attempts").get(pk=delivery.pk)
+    locked = lock_webhook_delivery(delivery.pk)
+    if locked is None:
+        raise WebhookDelivery.DoesNotExist(f"Webhook delivery {delivery.pk} was deleted during its attempt.")
     WebhookAttempt.objects.create(
         delivery_id=delivery.pk,
         number=locked.attempts + 1,
@@ -343,7 +346,7 @@ def webhook_delivery_dead(payload: dict[str, Any], error: str) -> None:
 def webhook_redeliver(*, delivery_id: int, actor: Actor) -> WebhookDelivery:
     """Sends a dead delivery again, with a new day of retries from now; the attempts log
     continues. Raises NotFound, and Conflict ``delivery_not_dead`` unless it is dead."""
-    delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+    delivery = lock_webhook_delivery(delivery_id)
     if delivery is None:
         raise NotFound(f"No webhook delivery {delivery_id}.", code=NotificationErrorCode.DELIVERY_NOT_FOUND)
     if delivery.state != DeliveryState.DEAD:

@@ -10,10 +10,14 @@ without its accent if that leaves a letter it has, else as ``?``, never as a bla
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
+from xml.sax.saxutils import escape
 
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Paragraph
 
 FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
 _FONTS_DIR = Path(__file__).resolve().parent / "fonts"
@@ -44,3 +48,13 @@ def printable(text: str) -> str:
 
 def _in_font(char: str) -> bool:
     return ord(char) in _GLYPHS or char in "\n\t"
+
+
+def paragraph(text: object, style: ParagraphStyle) -> Paragraph:
+    """A paragraph of plain text: user text is escaped, never read as Paragraph markup."""
+    return Paragraph(escape(printable(str(text))), style)
+
+
+def paragraph_lines(parts: Iterable[str], style: ParagraphStyle) -> Paragraph:
+    """Several lines of plain text in one paragraph; empty parts are left out."""
+    return Paragraph("<br/>".join(escape(printable(part)) for part in parts if part), style)

@@ -9,8 +9,8 @@ from django.utils import timezone
 from oms.common.actors import Actor
 from oms.common.errors import Conflict
 from orders.enums import OrderErrorCode, OrderEventKind, OrderStatus
-from orders.locks import lock_order
-from orders.models import Invoice, InvoiceSequence, Order
+from orders.locks import lock_invoice_counter, lock_order
+from orders.models import Invoice, Order
 from orders.services.lifecycle import _record_event
 
 # An order is invoiced once it has been paid; it keeps its invoice whatever happens next.
@@ -62,8 +62,7 @@ def invoice_issue(*, actor: Actor, number: str) -> Invoice:
         )
     now = timezone.now()
     year = timezone.localdate(now).year
-    InvoiceSequence.objects.get_or_create(year=year)
-    counter = InvoiceSequence.objects.select_for_update().get(year=year)
+    counter = lock_invoice_counter(year=year)
     counter.last_number += 1
     counter.save(update_fields=["last_number"])
     order = Order.objects.select_related("billing_address").get(pk=order.pk)

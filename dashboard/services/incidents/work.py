@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dashboard.enums import DashboardErrorCode
+from dashboard.locks import lock_incident
 from dashboard.models import Incident
 from dashboard.services.incidents.watches import RESOLUTION_MAX, local_moment
 from oms.common.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -20,7 +21,7 @@ WORK_INCIDENT = "dashboard.work_incident"
 
 
 def _lock_incident(incident_id: int) -> Incident:
-    incident = Incident.objects.select_for_update(no_key=True).filter(pk=incident_id).first()
+    incident = lock_incident(incident_id)
     if incident is None:
         raise NotFound(
             f"There is no incident {incident_id}; it may have been removed. Reload the inbox.",
