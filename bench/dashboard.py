@@ -396,6 +396,18 @@ def measure_pages(*, runs: int, warmup: int, explain: bool) -> dict[str, Any]:
             opened = incidents_sync()
             syncs.append({"ms": (time.perf_counter() - began) * 1000, "opened": opened, "queries": meter.count,
                           "sql_ms": meter.seconds * 1000})  # fmt: skip
+    from dashboard.services.kpi_rollup import kpi_refresh
+
+    rollups = []
+    # The first rebuilds every day (as after a first start or kpi_rebuild); the second is what
+    # the beat does every minute: the days whose orders changed in the last minutes, and today.
+    for rebuild_all in (True, False):
+        with _metered() as meter:
+            began = time.perf_counter()
+            refreshed = kpi_refresh(rebuild_all=rebuild_all)
+            rollups.append({"ms": (time.perf_counter() - began) * 1000, "all": rebuild_all,
+                            "days": refreshed.days, "rows": refreshed.rows, "queries": meter.count,
+                            "sql_ms": meter.seconds * 1000})  # fmt: skip
     pages, sizes, picked = _pages()
     client = Client()
     client.force_login(_bench_user())
@@ -427,7 +439,7 @@ def measure_pages(*, runs: int, warmup: int, explain: bool) -> dict[str, Any]:
         if explain and figures.p95 >= TARGET_MS and slowest[1]:
             figures.plan = _explain(slowest[1], slowest[2])
         results.append(asdict(figures))
-    return {"jit": jit, "syncs": syncs, "sizes": sizes, "picked": picked, "pages": results}
+    return {"jit": jit, "syncs": syncs, "rollups": rollups, "sizes": sizes, "picked": picked, "pages": results}
 
 
 def run_child(url: str, env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
@@ -468,6 +480,12 @@ def print_results(big: dict[str, Any], small: dict[str, Any] | None, *, verbose:
         print(
             f"incidents_sync run {n}: {sync['ms']:.0f} ms, opened {sync['opened']}, {sync['queries']} queries,"
             f" {sync['sql_ms']:.0f} ms in SQL (beat runs it every minute)"
+        )
+    for rollup in big["rollups"]:
+        print(
+            f"kpi_refresh ({'every day' if rollup['all'] else 'changed days'}): {rollup['ms'] / 1000:.1f} s,"
+            f" {rollup['days']} days, {rollup['rows']} rows, {rollup['queries']} queries,"
+            f" {rollup['sql_ms'] / 1000:.1f} s in SQL" + ("" if rollup["all"] else " (beat runs it every minute)")
         )
     print()
     header = "| page | status | cold ms | p50 ms | p95 ms | max ms | queries | SQL ms (p50) | SQL share | vs 300 ms |"

@@ -1,6 +1,7 @@
 """What the dashboard keeps of its own: the exception inbox (``Incident``: something wrong
-with an order, who took it, how it ended) and background bulk work (``BulkJob``: its
-progress, the orders it could not process and why, the file it made). Everything else it
+with an order, who took it, how it ended), background bulk work (``BulkJob``: its
+progress, the orders it could not process and why, the file it made) and the KPI rollup
+(``KpiDay``: each day's figures, kept up to date by a periodic task). Everything else it
 shows is read from the other apps."""
 
 from __future__ import annotations
@@ -73,6 +74,58 @@ class BulkJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.state})"
+
+
+class KpiDay(models.Model):
+    """The KPI figures of one shop day for one scope: all orders (``warehouse`` and
+    ``carrier`` empty), one dispatch warehouse, one carrier, or both. An order counts in each
+    scope it belongs to, so the page reads one row per day whatever its filter.
+
+    ``placed`` counts the orders placed that day; every other figure the orders shipped that
+    day. Derived data: ``dashboard.services.kpi_rollup`` rewrites a day's rows whenever one
+    of its orders changes (ADR 0011).
+    """
+
+    day = models.DateField()
+    # "<warehouse id or *>:<carrier id or *>": unique with the day, and what the page filters
+    # on (a unique key over the two nullable columns would treat every empty one as distinct).
+    scope = models.CharField(max_length=41)
+    warehouse = models.ForeignKey("inventory.Warehouse", null=True, on_delete=models.CASCADE, related_name="+")
+    carrier = models.ForeignKey("shipping.Carrier", null=True, on_delete=models.CASCADE, related_name="+")
+    placed = models.PositiveIntegerField(default=0)
+    shipped = models.PositiveIntegerField(default=0)
+    with_ship_by = models.PositiveIntegerField(default=0)
+    on_time = models.PositiveIntegerField(default=0)
+    returned = models.PositiveIntegerField(default=0)
+    flawed = models.PositiveIntegerField(default=0, help_text="Shipped orders with an accuracy-ledger entry.")
+    flawed_returned = models.PositiveIntegerField(default=0, help_text="Of those, the ones returned.")
+    durations = models.JSONField(default=dict, help_text="{stage: histogram} (dashboard.histograms).")
+    return_reasons = models.JSONField(default=dict, help_text="{reason: orders}.")
+    accuracy_errors = models.JSONField(default=dict, help_text="{kind: [events, orders]}.")
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "day"], name="kpiday_scope_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.scope}"
+
+    @staticmethod
+    def scope_for(warehouse_id: int | None, carrier_id: int | None) -> str:
+        return f"{warehouse_id or '*'}:{carrier_id or '*'}"
+
+
+class KpiRollupState(models.Model):
+    """One row: how far the KPI rollup has looked for changed orders."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    scanned_from = models.DateTimeField(
+        null=True, help_text="Changes from this moment on are still to be looked at; empty: never built."
+    )
+    refreshed_at = models.DateTimeField(null=True, help_text="When the figures were last brought up to date.")
+
+    def __str__(self) -> str:
+        return f"KPI rollup as of {self.refreshed_at}"
 
 
 class DashboardPermissions(models.Model):

@@ -5,6 +5,7 @@ from celery import shared_task
 
 from dashboard.services.incidents import incidents_sync
 from dashboard.services.jobs import bulk_job_failed, bulk_job_run
+from dashboard.services.kpi_rollup import kpi_refresh
 from oms.common.outbox import outbox_run
 
 
@@ -13,6 +14,13 @@ def sync_incidents() -> int:
     """Periodic (beat): opens an incident for each new problem and closes those that cleared;
     returns how many it opened."""
     return incidents_sync()
+
+
+@shared_task
+def refresh_kpis() -> int:
+    """Periodic (beat): rebuilds the KPI rollup's days that changed since the last run;
+    returns how many days it rebuilt."""
+    return kpi_refresh().days
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -185,7 +185,12 @@ CELERY_BEAT_SCHEDULE = {
     "flag-stale-shipments": {"task": "shipping.tasks.flag_stale_shipments", "schedule": 3600},
     # The exception inbox opens incidents for new problems and closes those that cleared.
     "sync-incidents": {"task": "dashboard.tasks.sync_incidents", "schedule": env_int("OMS_INCIDENTS_SYNC_SECONDS", 60)},
+    # The KPI page reads a daily rollup; this brings the days that changed up to date.
+    "refresh-kpis": {"task": "dashboard.tasks.refresh_kpis", "schedule": env_int("OMS_KPI_REFRESH_SECONDS", 60)},
 }
+# How far before the last look the KPI rollup looks again for changed orders: longer than any
+# transaction that changes orders runs.
+OMS_KPI_LOOKBACK_SECONDS = env_int("OMS_KPI_LOOKBACK_SECONDS", 600)
 
 # --- Outbox ---------------------------------------------------------------------------------
 # Which tasks act on which event: the emitting app names the event, this table the handlers.
