@@ -6,6 +6,7 @@ from django.urls import URLPattern, path
 from notifications import customer_views
 
 urlpatterns: list[URLPattern] = [
+    path("", customer_views.order_lookup, name="order-lookup"),
     path("<str:token>/", customer_views.order_status, name="order-status"),
     path("<str:token>/invoice.pdf", customer_views.order_status_invoice, name="order-status-invoice"),
 ]

@@ -15,15 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 from django_countries import countries
 
-from notifications.status_links import order_for_token
+from notifications.status_links import order_for_lookup, order_for_token, status_link_path
+from oms.common.throttling import attempt_allowed
 from orders.enums import OrderStatus
 from orders.invoice_pdf import invoice_filename, invoice_pdf
 from orders.models import Address, Invoice, Order, OrderLine
@@ -233,3 +235,59 @@ def order_status_invoice(request: HttpRequest, token: str) -> HttpResponse:
     response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{invoice_filename(invoice)}"'
     return _private(response)
+
+
+# --- looking an order up ------------------------------------------------------------------------
+
+LOOKUP_SCOPE = "order_lookup"
+NO_MATCH = (
+    "We found no order with this number and this email address or postal code. Check both against "
+    "your order confirmation email: the number starts with the letters shown there."
+)
+TOO_MANY = (
+    "Too many lookups from your connection. Wait a while (at most an hour) and try again, or open the "
+    "link in any email about your order."
+)
+
+
+class OrderLookupForm(forms.Form):
+    number = forms.CharField(
+        label="Order number", max_length=32, help_text="As in your order confirmation email.", strip=True
+    )
+    contact = forms.CharField(
+        label="Email address or delivery postal code",
+        max_length=254,
+        help_text="The email address you ordered with, or the postal code the order goes to.",
+        strip=True,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def order_lookup(request: HttpRequest) -> HttpResponse:
+    """/track/: the order number and the email address or postal code open the order's
+    status page. Every attempt counts against the client address's budget
+    (``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["order_lookup"]``, in the cache)."""
+    form = OrderLookupForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if not attempt_allowed(request, LOOKUP_SCOPE):
+            form = OrderLookupForm(initial=request.POST.dict())
+            return _private(
+                render(
+                    request,
+                    "notifications/status/lookup.html",
+                    {**_shop(), "form": form, "refused": TOO_MANY},
+                    status=429,
+                )
+            )
+        if form.is_valid():
+            order = order_for_lookup(form.cleaned_data["number"], form.cleaned_data["contact"])
+            if order is not None:
+                response = HttpResponseRedirect(status_link_path(order))
+                response.status_code = 303  # See Other: the page is read with GET
+                return _private(response)
+            form.add_error(None, NO_MATCH)
+            status = 404
+        else:
+            status = 400
+    return _private(render(request, "notifications/status/lookup.html", {**_shop(), "form": form}, status=status))

@@ -8,6 +8,9 @@ before. Links do not expire: customers open them from emails weeks later.
 
 from __future__ import annotations
 
+import hmac
+import re
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
@@ -41,3 +44,29 @@ def order_for_token(token: str) -> Order | None:
     if order is None or order.status_link_version != version:
         return None
     return order
+
+
+def _postal(code: str) -> str:
+    """A postal code as written on any envelope: "00-001", "00 001" and "00001" alike."""
+    return re.sub(r"[\s-]", "", code).upper()
+
+
+def order_for_lookup(number: str, contact: str) -> Order | None:
+    """The order numbered ``number`` whose customer email or delivery postal code is
+    ``contact`` (case, spaces and hyphens aside), or None: an unknown number and a wrong
+    email or postal code get the same answer, after the same work (one query, a
+    constant-time comparison)."""
+    number = number.strip()
+    contact = contact.strip()
+    order = (
+        Order.objects.select_related("shipping_address")
+        .filter(number__in={number, number.upper()})
+        .only("number", "status_link_version", "customer_email", "shipping_address__postal_code")
+        .first()
+    )
+    if "@" in contact:
+        given, expected = contact.casefold(), order.customer_email.casefold() if order else ""
+    else:
+        given, expected = _postal(contact), _postal(order.shipping_address.postal_code) if order else ""
+    matches = hmac.compare_digest(given.encode(), expected.encode())
+    return order if order is not None and matches and given else None

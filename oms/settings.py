@@ -310,6 +310,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "oms.common.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": True,
+    # Per client address, in the cache (oms.common.throttling); scopes not named get 10/min.
+    "DEFAULT_THROTTLE_RATES": {
+        # Customers looking an order up by number and email or postal code at /track/.
+        "order_lookup": os.environ.get("OMS_ORDER_LOOKUP_RATE", "10/hour"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {

@@ -31,7 +31,7 @@ from fulfillment.views.common import (
     staff_permission,
 )
 from oms.common.errors import ApplicationError, NotFound
-from oms.common.throttling import password_attempt_allowed
+from oms.common.throttling import attempt_allowed
 from orders.models import OrderLine
 
 
@@ -243,7 +243,7 @@ def packing_weigh(request: HttpRequest, order_number: str) -> HttpResponse:
         if not data["supervisor"] and user.has_perm(OVERRIDE):
             supervisor: Any = user
         else:
-            if not password_attempt_allowed(request, "supervisor_override"):
+            if not attempt_allowed(request, "supervisor_override"):
                 messages.error(
                     request, "Too many supervisor password attempts from this station. Wait a minute and try again."
                 )

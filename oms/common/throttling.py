@@ -1,4 +1,5 @@
-"""Rate limits for endpoints that take a password, so they cannot be used to guess one."""
+"""Rate limits for endpoints that take a secret (a password, an order number with its
+email), so they cannot be used to guess one."""
 
 from __future__ import annotations
 
@@ -40,10 +41,11 @@ class PerAddressScopedThrottle(ScopedRateThrottle):
         return remote_addr
 
 
-def password_attempt_allowed(request: Any, scope: str) -> bool:
-    """For HTML views that take a password (a supervisor approving at a packing station):
-    counts the attempt in the same per-address budget as the API's ``scope`` and says whether
-    it is still within it."""
+def attempt_allowed(request: Any, scope: str) -> bool:
+    """For HTML views that take a secret (a supervisor's password at a packing station, an
+    order number and email on the lookup page): counts the attempt in the per-address budget
+    of ``scope`` (shared with the API endpoints of that scope) and says whether it is still
+    within it."""
     throttle = PerAddressScopedThrottle()
     throttle.scope = scope
     throttle.rate = throttle.get_rate()
