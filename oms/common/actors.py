@@ -1,4 +1,5 @@
-"""Who did something: a staff user, an integrator's API client, or the system itself.
+"""Who did something: a staff user, an integrator's API client, a customer on the order-status
+page, or the system itself.
 
 Every audit row records an ``Actor`` so the timeline can say who did what.
 """
@@ -23,6 +24,11 @@ class Actor:
         return cls(kind=ActorKind.SYSTEM, label=label)
 
     @classmethod
+    def customer(cls) -> Actor:
+        """The customer acting on their order-status page (the signed link is their proof)."""
+        return cls(kind=ActorKind.CUSTOMER, label="customer")
+
+    @classmethod
     def for_user(cls, user: Any) -> Actor:
         return cls(kind=ActorKind.STAFF, label=user.get_username(), user_id=user.pk)
 
@@ -45,5 +51,6 @@ class ActorKind:
     STAFF = "staff"
     API_CLIENT = "api_client"
     SYSTEM = "system"
+    CUSTOMER = "customer"
 
-    choices = [(STAFF, "Staff user"), (API_CLIENT, "API client"), (SYSTEM, "System")]
+    choices = [(STAFF, "Staff user"), (API_CLIENT, "API client"), (SYSTEM, "System"), (CUSTOMER, "Customer")]
