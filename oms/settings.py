@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "orders",
     "fulfillment",
     "shipping",
+    "returns",
     "notifications",
     "dashboard",
 ]
@@ -345,6 +346,10 @@ SPECTACULAR_SETTINGS = {
 
 # --- Domain settings -------------------------------------------------------------------------
 OMS_ORDER_NUMBER_PREFIX = os.environ.get("OMS_ORDER_NUMBER_PREFIX", "OMS-")
+# Returns: RMA numbers are this prefix and a number; customers may ask for a return this many
+# days after delivery (staff with the permission later).
+OMS_RETURN_NUMBER_PREFIX = os.environ.get("OMS_RETURN_NUMBER_PREFIX", "RMA-")
+OMS_RETURN_WINDOW_DAYS = env_int("OMS_RETURN_WINDOW_DAYS", 30)
 OMS_DEFAULT_CURRENCY = os.environ.get("OMS_DEFAULT_CURRENCY", "EUR")
 # The shop's name as customers know it, printed at the top of every packing slip.
 OMS_SHOP_NAME = os.environ.get("OMS_SHOP_NAME", "OMS")

@@ -364,6 +364,24 @@ def stock_receive(*, actor: Actor, reference: str, lines: list[ReceiptLine]) -> 
 
     Raises InvalidInput for a non-positive quantity or an inactive bin.
     """
+    return _book_into_bins(actor=actor, reference=reference, lines=lines, kind=MovementKind.RECEIPT)
+
+
+@transaction.atomic
+def stock_restock_return(
+    *, actor: Actor, order_number: str, reference: str, lines: list[ReceiptLine]
+) -> list[StockMovement]:
+    """Puts units a customer sent back (order ``order_number``, return ``reference``) into
+    bins as ``return`` movements of the ledger, then serves waiting backorders like a
+    receipt. Raises InvalidInput for a non-positive quantity or an inactive bin."""
+    return _book_into_bins(
+        actor=actor, reference=reference, lines=lines, kind=MovementKind.RETURN, order_number=order_number
+    )
+
+
+def _book_into_bins(
+    *, actor: Actor, reference: str, lines: list[ReceiptLine], kind: str, order_number: str = ""
+) -> list[StockMovement]:
     errors: dict[str, list[str]] = {}
     for i, line in enumerate(lines):
         if line.quantity <= 0:
@@ -375,9 +393,9 @@ def stock_receive(*, actor: Actor, reference: str, lines: list[ReceiptLine]) -> 
     _ensure_stock_rows((line.product.pk, line.location.pk) for line in lines)
     stocks = lock_stock_of_products(line.product.pk for line in lines)
     index = {(s.product_id, s.location_id): s for s in stocks}
-    ledger = _Ledger(actor, reference=reference)
+    ledger = _Ledger(actor, reference=reference, order_number=order_number)
     for line in lines:
-        ledger.move(index[(line.product.pk, line.location.pk)], MovementKind.RECEIPT, on_hand=line.quantity)
+        ledger.move(index[(line.product.pk, line.location.pk)], kind, on_hand=line.quantity)
     receipt_rows = list(ledger.rows)
     ledger.flush()
     _allocate_waiting(stocks, ledger)
