@@ -409,3 +409,26 @@ def test_the_window_closes_the_configured_days_after_delivery() -> None:
 
     assert order.executed_at is not None
     assert closes == timezone.localdate(order.executed_at) + timedelta(days=30)
+
+
+@pytest.mark.parametrize(
+    ("role", "perms"),
+    [
+        ("support", {"view_return", "add_return", "handle_return"}),
+        ("manager", {"view_return", "add_return", "handle_return", "request_late_return"}),
+        ("shipper", {"view_return", "handle_return"}),
+        ("integrator", {"view_return", "add_return"}),
+        ("picker", set()),
+        ("packer", set()),
+    ],
+)
+def test_each_role_gets_the_return_permissions_of_its_work(role: str, perms: set[str]) -> None:
+    from django.contrib.auth.models import Group
+
+    granted = set(
+        Group.objects.get(name=role)
+        .permissions.filter(content_type__app_label="returns")
+        .values_list("codename", flat=True)
+    )
+
+    assert granted == perms
