@@ -7,7 +7,8 @@ idempotent, and a day comes out the same whichever change brought it up.
 
 Which days to rebuild: the days an order was placed or shipped on, for each order saved
 since the last look (``Order.updated_at``: every status change, payment, edit and refund
-saves it) and each order given an accuracy-ledger entry since then, plus today. The look
+saves it), and the shipping days of each order given an accuracy-ledger entry or whose
+returns changed since then, plus today. The look
 goes back ``OMS_KPI_LOOKBACK_SECONDS`` before where the last one stopped, so that a change
 committed by a transaction that began before that look is not missed.
 
@@ -20,6 +21,10 @@ Definitions (the page's help text says the same):
   all carriers.
 - ``placed`` counts the orders placed on the day; every other figure the orders *shipped*
   on the day, whatever happened to them later (returned so far, delivered so far).
+- *returned*: something of the order came back so far: a return of it was received
+  (``returns``), or the whole order is ``returned`` (a parcel returned to sender). Its
+  reasons are those the customer gave per returned line, an order counting once under each;
+  an order returned without a return (to sender) counts under the note of its move.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ from fulfillment.enums import EntryState
 from fulfillment.models import AccuracyEvent, PickListOrder
 from orders.enums import OrderEventKind, OrderStatus
 from orders.models import Order, OrderEvent
+from returns.enums import ReturnReason, ReturnStatus
+from returns.models import Return, ReturnLine
 from shipping.models import Shipment
 
 # Each stage: (key, label, from field, to field). The first is the whole paid -> shipped time.
@@ -52,6 +59,8 @@ STAGES: tuple[tuple[str, str, str, str], ...] = (
     ("packed_to_shipped", "Packed → shipped", "packed_at", "shipped_at"),
     ("shipped_to_executed", "Shipped → delivered", "shipped_at", "executed_at"),
 )
+# Returns whose units have arrived: the order counts as (partly) returned from then on.
+RETURNS_BACK = (ReturnStatus.RECEIVED, ReturnStatus.INSPECTED, ReturnStatus.REFUNDED)
 # The note shipping.services.tracking writes when a carrier sends a parcel back, followed by
 # the labels' numbers: grouped as one reason rather than one per parcel.
 RETURNED_TO_SENDER = "Returned to sender"
@@ -133,6 +142,7 @@ def _day_figures(day: date) -> dict[Scope, _Figures]:
             warehouse_key=_warehouse_of_order(),
             carrier_key=_carrier_of_order(),
             flawed=Exists(AccuracyEvent.objects.filter(order_number=OuterRef("number"))),
+            came_back=Exists(Return.objects.filter(order=OuterRef("pk"), status__in=RETURNS_BACK)),
             return_note=Subquery(
                 OrderEvent.objects.filter(
                     order=OuterRef("pk"), kind=OrderEventKind.STATUS_CHANGED, to_status=OrderStatus.RETURNED
@@ -143,12 +153,30 @@ def _day_figures(day: date) -> dict[Scope, _Figures]:
         )
         .order_by()
         .values_list(
-            "number", "warehouse_key", "carrier_key", "ship_by", "returned_at", "flawed", "return_note", *times
+            "number",
+            "warehouse_key",
+            "carrier_key",
+            "ship_by",
+            "returned_at",
+            "flawed",
+            "came_back",
+            "return_note",
+            *times,
         )
     )
+    reason_labels = dict(ReturnReason.choices)
+    reasons_by_number: dict[str, set[str]] = defaultdict(set)
+    for number, reason in (
+        ReturnLine.objects.filter(ret__order__in=shipped_on_day, ret__status__in=RETURNS_BACK, quantity_received__gt=0)
+        .values_list("ret__order__number", "reason")
+        .distinct()
+    ):
+        reasons_by_number[number].add(str(reason_labels.get(reason, reason)))
     scopes_by_number: dict[str, set[Scope]] = {}
-    for number, warehouse_id, carrier_id, ship_by, returned_at, flawed, note, *stamps in rows:
+    for number, warehouse_id, carrier_id, ship_by, returned_at, flawed, came_back, note, *stamps in rows:
         at = dict(zip(times, stamps, strict=True))
+        returned = returned_at is not None or came_back
+        reasons = reasons_by_number.get(number) or ({return_reason(note)} if returned else set())
         scopes = scopes_by_number[number] = scopes_of(warehouse_id, carrier_id)
         on_time = ship_by is not None and at["shipped_at"].astimezone(tz).date() <= ship_by
         gaps = {
@@ -161,11 +189,10 @@ def _day_figures(day: date) -> dict[Scope, _Figures]:
             f.shipped += 1
             f.with_ship_by += ship_by is not None
             f.on_time += on_time
-            f.returned += returned_at is not None
+            f.returned += returned
             f.flawed += flawed
-            f.flawed_returned += flawed and returned_at is not None
-            if returned_at is not None:
-                f.reasons[return_reason(note)] += 1
+            f.flawed_returned += flawed and returned
+            f.reasons.update(reasons)
             for key, seconds in gaps.items():
                 f.seconds[key].append(seconds)
 
@@ -228,12 +255,18 @@ def _local_days(orders: QuerySet[Order], field_name: str) -> set[date]:
 
 
 def kpi_days_changed_since(since: datetime) -> set[date]:
-    """The days whose figures may have changed since ``since`` (three queries)."""
+    """The days whose figures may have changed since ``since`` (four queries)."""
     saved = Order.objects.filter(updated_at__gte=since)
     ledger = Order.objects.filter(
         number__in=AccuracyEvent.objects.filter(created_at__gte=since).values("order_number"),
     )
-    return _local_days(saved, "created_at") | _local_days(saved, "shipped_at") | _local_days(ledger, "shipped_at")
+    returns = Order.objects.filter(pk__in=Return.objects.filter(updated_at__gte=since).values("order_id"))
+    return (
+        _local_days(saved, "created_at")
+        | _local_days(saved, "shipped_at")
+        | _local_days(ledger, "shipped_at")
+        | _local_days(returns, "shipped_at")
+    )
 
 
 def kpi_days_all() -> list[date]:

@@ -31,10 +31,12 @@ from oms.common.actors import Actor
 from orders.enums import OrderStatus as S
 from orders.models import Order
 from orders.services import order_mark_returned, order_mark_shipped
+from returns.services import ReturnLineData, return_approve, return_receive, return_request
 from shipping.models import Carrier
 from shipping.services.shipments import shipment_open
 from tests.factories import SYSTEM, make_order
 from tests.fulfillment.helpers import manager, packed_at_station, paid_order, stock
+from tests.returns.helpers import delivered_order
 from tests.shipping.helpers import fleet
 
 pytestmark = pytest.mark.django_db
@@ -231,3 +233,26 @@ def test_a_refresh_that_finds_another_running_leaves_the_work_to_it() -> None:
         thread.join()
 
     assert result.skipped and result.days == 0
+
+
+def test_a_received_return_counts_its_order_as_returned_under_each_reason_given() -> None:
+    order = delivered_order({"MUG": 2, "TEE": 1})
+    Order.objects.filter(pk=order.pk).update(shipped_at=at_noon(days_ago(5)), updated_at=at_noon(days_ago(4)))
+    kpi_refresh()
+    customer = Actor.customer()
+    ret = return_request(
+        actor=customer,
+        order_number=order.number,
+        lines=[ReturnLineData("MUG", 1, "damaged"), ReturnLineData("TEE", 1, "too_small")],
+    )
+    return_approve(actor=SYSTEM, number=ret.number)
+    kpi_refresh()
+    assert figures(days_ago(5), days_ago(5)).returned.part == 0  # asked for, not back yet
+
+    return_receive(actor=SYSTEM, number=ret.number)
+    kpi_refresh()
+
+    k = figures(days_ago(5), days_ago(5))
+    assert (k.returned.part, k.returned.whole, k.perfect.part) == (1, 1, 0)
+    assert [(r.reason, r.orders) for r in k.return_reasons] == [("Arrived damaged", 1), ("Too small", 1)]
+    assert Order.objects.get(pk=order.pk).status == S.EXECUTED  # one mug is still with the customer
