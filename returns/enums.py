@@ -35,6 +35,14 @@ class InspectionOutcome(models.TextChoices):
 class ReturnEventKind(models.TextChoices):
     STATUS_CHANGED = "status_changed", "Status changed"
     UNIT_INSPECTED = "unit_inspected", "Unit inspected"
+    LABEL_CREATED = "label_created", "Return label made"
+    LABEL_FAILED = "label_failed", "Return label failed"
+
+
+class ReturnLabelStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    LIVE = "live", "Ready"
+    FAILED = "failed", "Failed"
 
 
 class ReturnErrorCode(models.TextChoices):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from oms.common.errors import NotFound
 from orders.locks import lock_order
 from returns.enums import ReturnErrorCode
-from returns.models import Return
+from returns.models import Return, ReturnLabel
 
 
 def lock_return(*, number: str) -> Return:
@@ -24,3 +24,9 @@ def lock_return_with_order(*, number: str) -> Return:
     if order_number is not None:
         lock_order(number=order_number)
     return lock_return(number=number)
+
+
+def lock_return_label(label_id: int) -> ReturnLabel:
+    """A return label, locked (FOR NO KEY UPDATE) while a worker records what the carrier
+    answered; alone, after no other lock."""
+    return ReturnLabel.objects.select_for_update(no_key=True).select_related("ret__order").get(pk=label_id)

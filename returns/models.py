@@ -9,7 +9,7 @@ from django.db.models import F, Q
 
 from oms.common.actors import ActorKind
 from oms.common.models import TimeStampedModel
-from returns.enums import InspectionOutcome, ReturnEventKind, ReturnReason, ReturnStatus
+from returns.enums import InspectionOutcome, ReturnEventKind, ReturnLabelStatus, ReturnReason, ReturnStatus
 
 
 class Return(TimeStampedModel):
@@ -91,6 +91,28 @@ class ReturnInspection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} ({self.line_id})"
+
+
+class ReturnLabel(models.Model):
+    """The label a customer sticks on the parcel they send back, made by the order's carrier
+    when it takes return labels (``shipping.Carrier.return_labels``), once the return is
+    approved, by a worker (a network call)."""
+
+    ret = models.OneToOneField(Return, on_delete=models.CASCADE, related_name="label")
+    carrier = models.ForeignKey("shipping.Carrier", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=10, choices=ReturnLabelStatus.choices, default=ReturnLabelStatus.REQUESTED, editable=False
+    )
+    tracking_number = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    carrier_reference = models.CharField(max_length=100, blank=True)
+    pdf = models.BinaryField(null=True, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"return label {self.tracking_number or self.pk} ({self.status})"
 
 
 class ReturnEvent(models.Model):

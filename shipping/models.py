@@ -95,6 +95,10 @@ class Carrier(TimeStampedModel):
         blank=True,
         help_text="karrio carrier name (such as dhl_express); its credentials come from the environment.",
     )
+    return_labels = models.BooleanField(
+        default=False,
+        help_text="The carrier takes parcels back on labels the shop issues: an approved return gets one.",
+    )
 
     class Meta:
         ordering = ["code"]

@@ -27,6 +27,7 @@ from returns.services.common import (
     return_number_placeholder,
     return_set_status,
 )
+from returns.services.labels import return_label_ask
 
 
 class ReturnNotAllowed(Conflict):
@@ -157,11 +158,14 @@ def return_request(
 
 @transaction.atomic
 def return_approve(*, actor: Actor, number: str, note: str = "") -> Return:
-    """The shop takes the return: the customer is told how to send it (``return.approved``).
+    """The shop takes the return: the customer is told how to send it (``return.approved``)
+    and, when the order's carrier takes return labels, a worker makes one after commit.
     Raises NotFound, ReturnTransitionNotAllowed."""
-    return return_set_status(
+    ret = return_set_status(
         ret=lock_return_with_order(number=number), to_status=ReturnStatus.APPROVED, actor=actor, note=note.strip()
     )
+    return_label_ask(ret)
+    return ret
 
 
 def _reason_required(reason: str, what: str) -> str:

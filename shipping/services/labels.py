@@ -88,7 +88,9 @@ def labels_enqueue(*, order_number: str, reason: str) -> None:
 # --- making one label -----------------------------------------------------------------------
 
 
-def _sender(order: Order) -> PostalAddress:
+def warehouse_address(order: Order) -> PostalAddress:
+    """The address of the warehouse the order leaves from: the sender of its labels, the
+    recipient of its return labels. Raises CarrierRejected when there is none to print."""
     warehouse = dispatch_warehouse(order)
     if warehouse is None:
         raise CarrierRejected(f"Order {order.number} has no warehouse it left from; labels need a sender address.")
@@ -108,7 +110,8 @@ def _sender(order: Order) -> PostalAddress:
     )
 
 
-def _recipient(order: Order) -> PostalAddress:
+def delivery_address(order: Order) -> PostalAddress:
+    """Where the order goes, with the customer's phone and email for the courier."""
     address = order.shipping_address
     return PostalAddress(
         name=address.name,
@@ -155,7 +158,7 @@ def _request_of(label: Label, sender: PostalAddress) -> LabelRequest:
         service_code=shipment.service.code,
         service_name=shipment.service.name,
         sender=sender,
-        recipient=_recipient(order),
+        recipient=delivery_address(order),
         weight_grams=package.weight_grams or 0,
         package=package.sequence,
         packages=order.packages.filter(status="closed").count(),
@@ -189,7 +192,7 @@ def label_issue(label_id: int, *, attempt: int = 1) -> IssueOutcome:
     if label.status != LabelStatus.REQUESTED:
         return IssueOutcome(label_id, "skipped")
     try:
-        sender = _sender(label.shipment.order)
+        sender = warehouse_address(label.shipment.order)
         _reserve_number(label_id, sender)
         label.refresh_from_db(fields=["tracking_number", "status"])
         if label.status != LabelStatus.REQUESTED:

@@ -1,0 +1,118 @@
+"""Return labels: asked for on approval when the order's carrier takes them, made once by the
+worker from the customer's address to the order's warehouse, retried with the same number
+while the carrier does not answer, failed with the carrier's reason when it refuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from oms.common.actors import Actor
+from oms.common.outbox import TryLater
+from orders.models import Order
+from orders.services import order_mark_executed
+from returns.enums import ReturnEventKind, ReturnLabelStatus
+from returns.models import Return, ReturnEvent, ReturnLabel
+from returns.services import ReturnLineData, return_approve, return_request
+from returns.services.labels import return_label_give_up, return_label_issue
+from shipping.carriers.base import CarrierUnavailable
+from shipping.carriers.own_fleet import OwnFleetAdapter
+from shipping.models import Carrier
+from tests.factories import SYSTEM
+from tests.shipping.test_tracking import hand_over, labelled, packed_in_two_boxes
+
+pytestmark = pytest.mark.django_db
+
+
+def delivered_by_fleet(*, return_labels: bool = True) -> Order:
+    order = hand_over(labelled(packed_in_two_boxes()))
+    order_mark_executed(actor=SYSTEM, number=order.number)
+    Carrier.objects.filter(code="FLEET").update(return_labels=return_labels)
+    return Order.objects.get(pk=order.pk)
+
+
+def approved(order: Order) -> Return:
+    ret = return_request(actor=Actor.customer(), order_number=order.number, lines=[ReturnLineData("MUG", 1, "damaged")])
+    return return_approve(actor=SYSTEM, number=ret.number)
+
+
+def payload(ret: Return) -> dict[str, Any]:
+    return {"return": ret.number, "order": ret.order.number, "topic": "return.approved"}
+
+
+def test_approving_asks_for_a_label_the_worker_makes_from_the_customer_to_the_warehouse() -> None:
+    order = delivered_by_fleet()
+    ret = approved(order)
+    assert ReturnLabel.objects.get(ret=ret).status == ReturnLabelStatus.REQUESTED
+
+    return_label_issue(payload(ret), 1)
+
+    label = ReturnLabel.objects.get(ret=ret)
+    assert label.status == ReturnLabelStatus.LIVE and label.issued_at is not None
+    assert label.tracking_number and label.tracking_number.startswith("FL")
+    assert label.pdf is not None and bytes(label.pdf).startswith(b"%PDF")
+    event = ReturnEvent.objects.get(ret=ret, kind=ReturnEventKind.LABEL_CREATED)
+    assert event.note == f"Return label {label.tracking_number}"
+
+
+def test_the_worker_running_twice_makes_one_label() -> None:
+    ret = approved(delivered_by_fleet())
+    return_label_issue(payload(ret), 1)
+    first = ReturnLabel.objects.get(ret=ret).tracking_number
+
+    return_label_issue(payload(ret), 2)
+
+    assert ReturnLabel.objects.get(ret=ret).tracking_number == first
+    assert ReturnEvent.objects.filter(ret=ret, kind=ReturnEventKind.LABEL_CREATED).count() == 1
+
+
+def test_no_label_when_the_carrier_takes_no_return_labels() -> None:
+    ret = approved(delivered_by_fleet(return_labels=False))
+
+    return_label_issue(payload(ret), 1)
+
+    assert not ReturnLabel.objects.filter(ret=ret).exists()
+
+
+def test_a_carrier_that_does_not_answer_is_tried_again_with_the_same_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    ret = approved(delivered_by_fleet())
+    real = OwnFleetAdapter.create_label
+    calls: list[str] = []
+
+    def down(self: OwnFleetAdapter, request: Any) -> Any:
+        calls.append(request.tracking_number)
+        raise CarrierUnavailable("timeout")
+
+    monkeypatch.setattr(OwnFleetAdapter, "create_label", down)
+    with pytest.raises(TryLater):
+        return_label_issue(payload(ret), 1)
+    label = ReturnLabel.objects.get(ret=ret)
+    assert (label.status, label.attempts, label.last_error) == (ReturnLabelStatus.REQUESTED, 1, "timeout")
+
+    monkeypatch.setattr(OwnFleetAdapter, "create_label", real)
+    return_label_issue(payload(ret), 2)
+
+    assert ReturnLabel.objects.get(ret=ret).tracking_number == calls[0]
+
+
+def test_a_carrier_refusal_fails_the_label_with_its_reason_on_the_return() -> None:
+    order = delivered_by_fleet()
+    Carrier.objects.filter(code="FLEET").update(tracking_prefix="")  # the fleet cannot number parcels
+    ret = approved(order)
+
+    return_label_issue(payload(ret), 1)
+
+    label = ReturnLabel.objects.get(ret=ret)
+    assert label.status == ReturnLabelStatus.FAILED
+    assert "has no tracking prefix" in label.last_error
+    assert ReturnEvent.objects.get(ret=ret, kind=ReturnEventKind.LABEL_FAILED).note == label.last_error
+
+
+def test_a_carrier_silent_through_every_attempt_fails_the_label() -> None:
+    ret = approved(delivered_by_fleet())
+
+    return_label_give_up(payload(ret), "timeout")
+
+    label = ReturnLabel.objects.get(ret=ret)
+    assert label.status == ReturnLabelStatus.FAILED and "did not answer" in label.last_error
