@@ -51,6 +51,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("notifications.api_urls")),
     path("", include(router.urls)),
     path("", include("shipping.api_urls")),
+    path("", include("returns.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-v1:schema"), name="docs"),
 ]

@@ -79,6 +79,7 @@ ROLE_MIGRATIONS = [
     ("notifications", "0002_roles"),
     ("orders", "0009_edit_roles"),
     ("dashboard", "0002_roles"),
+    ("returns", "0002_roles"),
 ]
 
 

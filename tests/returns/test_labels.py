@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
 from oms.common.actors import Actor
 from oms.common.outbox import TryLater
@@ -116,3 +117,30 @@ def test_a_carrier_silent_through_every_attempt_fails_the_label() -> None:
 
     label = ReturnLabel.objects.get(ret=ret)
     assert label.status == ReturnLabelStatus.FAILED and "did not answer" in label.last_error
+
+
+def test_the_api_shows_the_label_and_serves_its_pdf_once_made(integrator: APIClient) -> None:
+    ret = approved(delivered_by_fleet())
+    url = f"/api/v1/returns/{ret.number}/"
+
+    waiting = integrator.get(url).json()["label"]
+    not_ready = integrator.get(f"{url}label/")
+    return_label_issue(payload(ret), 1)
+    ready = integrator.get(url).json()["label"]
+    pdf = integrator.get(f"{url}label/")
+
+    assert (waiting["status"], waiting["carrier"], waiting["tracking_number"]) == ("requested", "FLEET", None)
+    assert not_ready.status_code == 404 and not_ready.json()["code"] == "return_label_not_ready"
+    number = ReturnLabel.objects.get(ret=ret).tracking_number
+    assert (ready["status"], ready["tracking_number"]) == ("live", number)
+    assert ready["tracking_url"] == f"https://track.example/{number}"
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf["Content-Disposition"] == f'attachment; filename="{ret.number}-label.pdf"'
+    assert pdf.content.startswith(b"%PDF")
+
+
+def test_a_return_without_a_label_says_so(integrator: APIClient) -> None:
+    ret = approved(delivered_by_fleet(return_labels=False))
+
+    assert integrator.get(f"/api/v1/returns/{ret.number}/").json()["label"] is None
+    assert integrator.get(f"/api/v1/returns/{ret.number}/label/").status_code == 404
