@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q
 
+from dashboard.selectors.returns import order_returns
 from fulfillment.enums import AccuracyKind, EntryState, PickListStatus
 from fulfillment.models import AccuracyEvent, Package, PickListOrder
 from inventory.models import Allocation, Reservation
@@ -26,6 +27,7 @@ from orders import transitions
 from orders.enums import OrderEventKind, OrderStatus
 from orders.models import Invoice, Order, OrderEvent, OrderLine, Payment, Refund
 from orders.services import EDITABLE_STATUSES
+from returns.models import Return
 from shipping.models import Label, Shipment, ShipmentEvent, TrackingEvent
 
 TIMELINE_LIMIT = 100
@@ -107,6 +109,10 @@ class OrderPage:
     timeline_more: bool
     actions: list[OrderAction]
     payment_difference: str
+    # None: the user may not see returns, or the order was never delivered (only a delivered
+    # order can have returns, so the others skip the read).
+    returns: list[Return] | None = None
+    may_start_return: bool = False  # a delivered order, and the user may ask for returns
 
     @property
     def short_lines(self) -> list[LineRow]:
@@ -457,6 +463,11 @@ def order_page(*, number: str, user: Any, full: bool = False) -> OrderPage:
         timeline_more=timeline_more,
         actions=order_actions(user, order, lines=lines, pick_entries=pick_entries),
         payment_difference=_payment_difference(order),
+        returns=order_returns(order.pk)
+        if order.status in (OrderStatus.EXECUTED, OrderStatus.RETURNED) and user.has_perm("returns.view_return")
+        else None,
+        # The form says what is left to return and whether the window is open.
+        may_start_return=order.status == OrderStatus.EXECUTED and user.has_perm("returns.add_return"),
     )
 
 

@@ -3,7 +3,7 @@ namespace."""
 
 from django.urls import URLPattern
 
-from dashboard.urls import home, incidents, jobs, kpis, orders, queues
+from dashboard.urls import home, incidents, jobs, kpis, orders, queues, returns
 
 app_name = "dashboard"
 
@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern] = [
     *queues.urlpatterns,
     *orders.urlpatterns,
     *incidents.urlpatterns,
+    *returns.urlpatterns,
     *kpis.urlpatterns,
     *jobs.urlpatterns,
 ]
