@@ -6,13 +6,15 @@ stands, what is in it and where it goes only down to the town (the first letter 
 street, no name, email or phone). A forged, altered or revoked link answers the same 404 page
 whatever the token, so a link reveals nothing about other orders. Every answer tells search
 engines and caches to keep it (``noindex``, ``private, no-store``), and browsers not to pass
-the link on to the carrier's tracking site (``no-referrer``).
+the link on to the carrier's tracking site or any other (``same-origin``: not
+``no-referrer``, under which browsers send ``Origin: null`` with the page's own form posts and
+Django's CSRF check refuses them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django import forms
@@ -21,14 +23,18 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 from django_countries import countries
 
+from notifications.customer_forms import AddressForm, CancelForm
+from notifications.formatting import day, money
 from notifications.status_links import order_for_lookup, order_for_token, status_link_path
 from oms.common.throttling import attempt_allowed
 from orders.enums import OrderStatus
 from orders.invoice_pdf import invoice_filename, invoice_pdf
 from orders.models import Address, Invoice, Order, OrderLine
+from orders.services import customer_address_refusal, customer_cancel_refusal, refund_due
 from shipping.enums import LabelStatus, TrackingStatus
 from shipping.models import Label, Shipment, TrackingEvent
 
@@ -121,6 +127,47 @@ def masked_address(address: Address) -> str:
     return ", ".join(part for part in (f"{street} {town}".strip(), str(countries.name(address.country))) if part)
 
 
+def payment_sentence(order: Order) -> str:
+    """Whether the money arrived: "Payment received on <day>", or what is still awaited."""
+    if order.paid_at is not None:
+        return f"Payment received on {day(order.paid_at)}."
+    if order.status != S.UNHANDLED:
+        return ""
+    if order.amount_paid > 0:
+        return (
+            f"We have received {money(order.amount_paid, order.currency)}; "
+            f"waiting for the remaining {money(order.balance_due, order.currency)}."
+        )
+    return f"Waiting for your payment of {money(order.total, order.currency)}."
+
+
+def next_sentence(order: Order, today: date) -> str:
+    """What happens next and, when the shop has promised a day, by when."""
+    if order.status == S.UNHANDLED:
+        return "As soon as your payment arrives, our warehouse prepares your order; we email you when it ships."
+    if order.status in (S.PAID, S.PICKING, S.PACKED):
+        if order.ship_by is None:
+            step = "goes to the courier next" if order.status == S.PACKED else "leaves our warehouse once it is packed"
+            return f"It {step}; we email you the tracking link when it ships."
+        if order.ship_by < today:
+            return (
+                "It is taking longer than we planned: it leaves our warehouse as soon as it is ready, "
+                "and we email you the tracking link when it ships."
+            )
+        return f"It leaves our warehouse by {day(order.ship_by)}; we email you the tracking link when it ships."
+    if order.status == S.SHIPPED:
+        return "The courier brings it to you; follow it with the tracking link below."
+    if order.status == S.CANCELLED:
+        due = refund_due(order)
+        if due > 0:
+            return (
+                f"We owe you {money(due, order.currency)}: we refund it the way you paid and email you "
+                "when the refund is on its way."
+            )
+        return "" if order.amount_refunded else "You have not been charged for it."
+    return ""
+
+
 def _related(obj: Any, name: str) -> Any:
     """A reverse one-to-one read with ``select_related``: the row, or None when there is none."""
     try:
@@ -171,6 +218,9 @@ def _page(order: Order, token: str) -> dict[str, Any]:
     invoice: Invoice | None = _related(order, "invoice")
     parcels, latest = _parcels(shipment) if shipment is not None and order.status in _SHIPPED else ([], None)
     heading, sentence = HEADLINES[order.status]
+    # Forms and actions are offered only while the order allows them (orders.services.customer).
+    can_cancel = customer_cancel_refusal(order) is None
+    can_change_address = customer_address_refusal(order) is None
     return {
         "order": order,
         "lines": list(order.lines.all()),
@@ -183,6 +233,13 @@ def _page(order: Order, token: str) -> dict[str, Any]:
         "latest": latest,
         "promised_delivery": order.promised_delivery if order.status in _RANK and order.status != S.EXECUTED else None,
         "invoice_url": reverse("order-status-invoice", kwargs={"token": token}) if invoice is not None else "",
+        "payment": payment_sentence(order),
+        "next": next_sentence(order, timezone.localdate()),
+        "cancel_url": reverse("order-status-cancel", kwargs={"token": token}) if can_cancel else "",
+        "address_url": reverse("order-status-address", kwargs={"token": token}) if can_change_address else "",
+        "cancel_form": CancelForm() if can_cancel else None,
+        "address_form": AddressForm() if can_change_address else None,
+        "country_name": countries.name(order.shipping_address.country),
         **_shop(),
     }
 
@@ -196,9 +253,10 @@ def _shop() -> dict[str, str]:
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    """Kept out of search engines and shared caches; the link not passed on in Referer."""
+    """Kept out of search engines and shared caches; the link not passed on in Referer to
+    other sites (the shop's own forms still post with their Origin, which CSRF checks)."""
     response["X-Robots-Tag"] = "noindex"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -45,6 +45,8 @@ class OrderEventKind(models.TextChoices):
     INVOICE_ISSUED = "invoice_issued", "Invoice issued"
     STATUS_LINKS_REVOKED = "status_links_revoked", "Status links revoked"
     EDITED = "edited", "Order edited"
+    # A paid order was cancelled and the money is still to go back: staff record the refund.
+    REFUND_DUE = "refund_due", "Refund due"
 
 
 class OrderErrorCode(models.TextChoices):
@@ -63,3 +65,15 @@ class OrderErrorCode(models.TextChoices):
     INVOICE_NOT_ISSUED = "invoice_not_issued"
     ORDER_NOT_EDITABLE = "order_not_editable"
     ORDER_UNCHANGED = "order_unchanged"
+    ORDER_NOT_CANCELLABLE = "order_not_cancellable"
+    ADDRESS_NOT_CHANGEABLE = "address_not_changeable"
+    COUNTRY_NOT_CHANGEABLE = "country_not_changeable"
+
+
+class CustomerCancelReason(models.TextChoices):
+    """Why a customer cancelled on the order-status page, in their words."""
+
+    ORDERED_BY_MISTAKE = "ordered_by_mistake", "Ordered by mistake"
+    FOUND_CHEAPER = "found_cheaper", "Found it cheaper"
+    TAKES_TOO_LONG = "takes_too_long", "Takes too long"
+    OTHER = "other", "Other"

@@ -1,8 +1,18 @@
 """Every write to orders, one use case per function and one transaction each:
 ``placement`` (placing orders), ``payments``, ``lifecycle`` (the status moves and their one
 writer), ``split``, ``refunds``, ``invoices``, ``status_links``, ``editing`` (changes before
-picking). Callers import from here."""
+picking), ``customer`` (what customers do on their order-status page). Callers import from
+here."""
 
+from orders.services.customer import (
+    CUSTOMER_ADDRESS_STATUSES,
+    CUSTOMER_CANCELLABLE_STATUSES,
+    customer_address_refusal,
+    customer_cancel_refusal,
+    order_cancel_by_customer,
+    order_change_address_by_customer,
+    refund_due,
+)
 from orders.services.editing import EDITABLE_STATUSES, order_edit
 from orders.services.invoices import format_invoice_number, invoice_issue
 from orders.services.lifecycle import (
@@ -37,6 +47,8 @@ from orders.services.split import SplitResult, order_split
 from orders.services.status_links import order_revoke_status_links
 
 __all__ = [
+    "CUSTOMER_ADDRESS_STATUSES",
+    "CUSTOMER_CANCELLABLE_STATUSES",
     "EDITABLE_STATUSES",
     "EXPIRY_REASON",
     "IDEMPOTENCY_SCOPE",
@@ -51,11 +63,15 @@ __all__ = [
     "RefundResult",
     "SplitResult",
     "TransitionNotAllowed",
+    "customer_address_refusal",
+    "customer_cancel_refusal",
     "format_invoice_number",
     "format_order_number",
     "invoice_issue",
     "order_abort_picking",
     "order_cancel",
+    "order_cancel_by_customer",
+    "order_change_address_by_customer",
     "order_create",
     "order_edit",
     "order_mark_executed",
@@ -69,5 +85,6 @@ __all__ = [
     "order_start_picking",
     "orders_expire_unpaid",
     "payment_record",
+    "refund_due",
     "refund_record",
 ]

@@ -87,7 +87,7 @@ def shipped_in_two_parcels() -> Order:
 
 def assert_private(response: Any) -> None:
     assert response["X-Robots-Tag"] == "noindex"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert response["Cache-Control"] == "private, no-store"
 
 
@@ -271,7 +271,7 @@ def test_the_page_is_kept_from_search_engines_caches_and_referrers() -> None:
     assert_private(response)
     text = html(response)
     assert '<meta name="robots" content="noindex">' in text
-    assert '<meta name="referrer" content="no-referrer">' in text
+    assert '<meta name="referrer" content="same-origin">' in text
     assert "http://" not in text.replace("http://testserver", "") and "https://" not in text  # nothing external
 
 
