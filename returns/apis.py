@@ -42,6 +42,7 @@ from returns.serializers import (
 VIEW_RETURNS = "returns.view_return"
 ADD_RETURNS = "returns.add_return"
 HANDLE_RETURNS = "returns.handle_return"
+RECEIVE_RETURNS = "returns.receive_return"
 REQUEST_LATE_RETURNS = "returns.request_late_return"
 
 
@@ -132,8 +133,8 @@ class ReturnViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         "reject": HANDLE_RETURNS,
         # An integrator withdraws what it asked for; staff who handle returns cancel too.
         "cancel": (HANDLE_RETURNS, ADD_RETURNS),
-        "receive": HANDLE_RETURNS,
-        "inspect": HANDLE_RETURNS,
+        "receive": RECEIVE_RETURNS,
+        "inspect": RECEIVE_RETURNS,
         "refund": HANDLE_RETURNS,
         "label": VIEW_RETURNS,
     }

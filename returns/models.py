@@ -36,7 +36,8 @@ class Return(TimeStampedModel):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "created_at"], name="return_status_created")]
         permissions = [
-            ("handle_return", "Can approve, reject, receive, inspect and refund returns"),
+            ("handle_return", "Can approve, reject, cancel and refund returns"),
+            ("receive_return", "Can receive returned parcels and inspect their units"),
             ("request_late_return", "Can ask for a return after the return window closed"),
         ]
 

@@ -80,6 +80,7 @@ ROLE_MIGRATIONS = [
     ("orders", "0009_edit_roles"),
     ("dashboard", "0002_roles"),
     ("returns", "0002_roles"),
+    ("returns", "0005_receive_roles"),
 ]
 
 
@@ -92,6 +93,7 @@ def restore_roles() -> None:
     for app, name in ROLE_MIGRATIONS:
         migration = importlib.import_module(f"{app}.migrations.{name}")
         roles.grant_permissions(apps, app, migration.GRANTS)
+        roles.revoke_permissions(apps, app, getattr(migration, "TAKEN", {}))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -23,12 +23,15 @@ from returns.services import return_refund_due
 VIEW_RETURN = "returns.view_return"
 ADD_RETURN = "returns.add_return"
 HANDLE_RETURN = "returns.handle_return"
+RECEIVE_RETURN = "returns.receive_return"
 LATE_RETURN = "returns.request_late_return"
 
-# Who may take each action, as the returns API decides it (returns/apis.py): handling a
-# return is one permission (returns/migrations/0002_roles.py); cancelling is also open to
-# whoever may ask for returns on a customer's behalf.
+# Who may take each action, as the returns API decides it (returns/apis.py): deciding and
+# refunding is one permission, receiving and inspecting parcels another (the dock's work;
+# returns/migrations/0005_receive_roles.py); cancelling is also open to whoever may ask for
+# returns on a customer's behalf.
 HANDLE = (HANDLE_RETURN,)
+RECEIVE = (RECEIVE_RETURN,)
 WITHDRAW = (HANDLE_RETURN, ADD_RETURN)
 
 # The returns someone still has to act on, the queue's default.
@@ -100,9 +103,9 @@ ACTIONS: dict[str, ReturnAction] = {
             "reject", "Reject", "dashboard:return-reject", HANDLE, irreversible=True, hint="The customer is told why"
         ),
         ReturnAction(
-            "receive", "Record the parcel", "dashboard:return-receive", HANDLE, hint="How many units came back"
+            "receive", "Record the parcel", "dashboard:return-receive", RECEIVE, hint="How many units came back"
         ),
-        ReturnAction("inspect", "Inspect", "dashboard:return-inspect", HANDLE, hint="Back to a bin, or scrapped"),
+        ReturnAction("inspect", "Inspect", "dashboard:return-inspect", RECEIVE, hint="Back to a bin, or scrapped"),
         ReturnAction(
             "refund", "Refund", "dashboard:return-refund", HANDLE, irreversible=True, hint="The customer is told"
         ),

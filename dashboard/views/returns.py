@@ -7,8 +7,8 @@ page showed), runs one returns service, and comes back to the return's page with
 as a message (Post/Redirect/Get). Rejecting, cancelling and refunding cannot be undone: their
 first POST answers with a confirmation page, and only the second, from that page, does it.
 Who may take each action is decided as in the returns API: ``returns.handle_return`` for
-approving, rejecting, receiving, inspecting and refunding; cancelling also with
-``returns.add_return``.
+approving, rejecting and refunding, ``returns.receive_return`` for receiving and inspecting;
+cancelling with either ``returns.handle_return`` or ``returns.add_return``.
 """
 
 from __future__ import annotations

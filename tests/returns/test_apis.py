@@ -317,7 +317,7 @@ def test_an_integrator_may_not_handle_returns(integrator: APIClient, action: str
     assert returns_state() == before
 
 
-@pytest.mark.parametrize(("role", "code"), [("integrator", 200), ("shipper", 200), ("support", 200), ("picker", 403)])
+@pytest.mark.parametrize(("role", "code"), [("integrator", 200), ("shipper", 403), ("support", 200), ("picker", 403)])
 def test_whoever_asks_for_or_handles_returns_may_cancel_one(
     integrator: APIClient, staff_client: StaffClient, role: str, code: int
 ) -> None:
@@ -461,3 +461,19 @@ def test_the_schema_documents_every_returns_endpoint_and_its_error_codes() -> No
         for code in codes:
             assert f"`{code}`" in errors, (method, path, code)
     assert "status" not in schema["components"]["schemas"]["ReturnCreateInputRequest"]["properties"]
+
+
+def test_a_shipper_receives_and_inspects_but_neither_decides_nor_refunds(staff_client: StaffClient) -> None:
+    ret = asked(delivered_order(), ("MUG", 1, "damaged"))
+    shipper = staff_client("shipper")
+    before = returns_state()
+
+    refused = [
+        shipper.post(return_url(ret.number, a), {"reason": "x"}, format="json").status_code
+        for a in ("approve", "reject")
+    ]
+
+    assert refused == [403, 403]
+    assert returns_state() == before
+    return_approve(actor=SYSTEM, number=ret.number)
+    assert shipper.post(return_url(ret.number, "receive"), {}, format="json").status_code == 200

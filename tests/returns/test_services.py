@@ -414,9 +414,9 @@ def test_the_window_closes_the_configured_days_after_delivery() -> None:
 @pytest.mark.parametrize(
     ("role", "perms"),
     [
-        ("support", {"view_return", "add_return", "handle_return"}),
-        ("manager", {"view_return", "add_return", "handle_return", "request_late_return"}),
-        ("shipper", {"view_return", "handle_return"}),
+        ("support", {"view_return", "add_return", "handle_return", "receive_return"}),
+        ("manager", {"view_return", "add_return", "handle_return", "receive_return", "request_late_return"}),
+        ("shipper", {"view_return", "receive_return"}),
         ("integrator", {"view_return", "add_return"}),
         ("picker", set()),
         ("packer", set()),
