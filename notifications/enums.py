@@ -12,6 +12,9 @@ class NotificationKind(models.TextChoices):
     DELIVERED = "delivered", "Delivered"
     DELAYED = "delayed", "Delayed or delivery problem"
     CANCELLED = "cancelled", "Cancelled"
+    RETURN_REQUESTED = "return_requested", "Return requested"
+    RETURN_APPROVED = "return_approved", "Return approved"
+    RETURN_REJECTED = "return_rejected", "Return rejected"
     RETURN_RECEIVED = "return_received", "Return received"
     REFUND_ISSUED = "refund_issued", "Refund issued"
     STAFF_LOW_STOCK = "staff_low_stock", "Staff alert: low stock"
@@ -36,6 +39,12 @@ class WebhookEventType(models.TextChoices):
     SHIPMENT_TRACKING_UPDATED = "shipment.tracking_updated", "Shipment tracking updated"
     STOCK_LOW = "stock.low", "Stock low"
     RETURN_UPDATED = "return.updated", "Return updated"
+    RETURN_REQUESTED = "return.requested", "Return requested"
+    RETURN_APPROVED = "return.approved", "Return approved"
+    RETURN_REJECTED = "return.rejected", "Return rejected"
+    RETURN_CANCELLED = "return.cancelled", "Return cancelled"
+    RETURN_RECEIVED = "return.received", "Return received"
+    RETURN_REFUNDED = "return.refunded", "Return refunded"
 
 
 class DeliveryState(models.TextChoices):

@@ -1,12 +1,12 @@
 """Every email the shop sends, rendered with sample data, for staff to judge wording and layout
 before a customer sees it.
 
-Nothing here reads or writes the database: the sample order and its lines are unsaved model
-instances built in memory, so a preview works on an empty shop and leaves no trace. The
-samples look like a real order (a paid two-item order, shipped in one parcel) so the layout is
-judged on realistic lengths. Links are examples: the order-status link opens no order (the
-status page answers "this link does not open an order"), and the tracking link points at
-example.com.
+Nothing here reads or writes the database: the sample order, its lines and its return are
+unsaved model instances built in memory, so a preview works on an empty shop and leaves no
+trace. The samples look like a real order (a paid two-item order, shipped in one parcel; for
+the return emails, a return of part of it) so the layout is judged on realistic lengths.
+Links are examples: the order-status link opens no order (the status page answers "this link
+does not open an order"), and the tracking link points at example.com.
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications.email_context import refund_reason_beyond_return
 from notifications.enums import STAFF_KINDS, NotificationErrorCode, NotificationKind
 from notifications.rendering import RenderedEmail, render_email
 from oms.common.errors import NotFound
 from orders.enums import OrderStatus
 from orders.models import Order, OrderLine
+from returns.enums import ReturnReason, ReturnStatus
+from returns.models import Return, ReturnLine
 
 # Customer emails in the order a customer receives them, then the staff alerts.
 PREVIEW_KINDS: list[str] = [kind.value for kind in NotificationKind]
@@ -38,11 +41,24 @@ _STATUS_AT: dict[str, str] = {
     NotificationKind.DELIVERED: OrderStatus.EXECUTED,
     NotificationKind.DELAYED: OrderStatus.SHIPPED,
     NotificationKind.CANCELLED: OrderStatus.CANCELLED,
-    NotificationKind.RETURN_RECEIVED: OrderStatus.RETURNED,
-    NotificationKind.REFUND_ISSUED: OrderStatus.RETURNED,
+    # The sample return takes back part of the order, which stays delivered.
+    NotificationKind.RETURN_REQUESTED: OrderStatus.EXECUTED,
+    NotificationKind.RETURN_APPROVED: OrderStatus.EXECUTED,
+    NotificationKind.RETURN_REJECTED: OrderStatus.EXECUTED,
+    NotificationKind.RETURN_RECEIVED: OrderStatus.EXECUTED,
+    NotificationKind.REFUND_ISSUED: OrderStatus.EXECUTED,
+}
+# The status the sample return has when each email about it is sent.
+_RETURN_STATUS_AT: dict[str, str] = {
+    NotificationKind.RETURN_REQUESTED: ReturnStatus.REQUESTED,
+    NotificationKind.RETURN_APPROVED: ReturnStatus.APPROVED,
+    NotificationKind.RETURN_REJECTED: ReturnStatus.REJECTED,
+    NotificationKind.RETURN_RECEIVED: ReturnStatus.RECEIVED,
+    NotificationKind.REFUND_ISSUED: ReturnStatus.REFUNDED,
 }
 
 _SAMPLE_NUMBER_ID = 1042
+_SAMPLE_RETURN_ID = 7
 _TRACKING_NUMBER = "JJD000390007451234"
 
 
@@ -100,6 +116,28 @@ def _sample_order(status: str, now: datetime) -> tuple[Order, list[OrderLine]]:
     return order, lines
 
 
+def _sample_return(kind: str, order: Order, lines: list[OrderLine], now: datetime) -> tuple[Return, list[ReturnLine]]:
+    """An unsaved return of one T-shirt (too small) and the mug (arrived damaged) at the status
+    ``kind`` is sent at; received in full from the "received" email on."""
+    status = _RETURN_STATUS_AT[kind]
+    ret = Return(
+        number=f"{settings.OMS_RETURN_NUMBER_PREFIX}{_SAMPLE_RETURN_ID:06d}",
+        order=order,
+        status=status,
+        comment="The T-shirt is a size too small; the mug had a chip in the rim.",
+        created_at=now - timedelta(days=1),
+        updated_at=now,
+    )
+    received = 1 if status in (ReturnStatus.RECEIVED, ReturnStatus.REFUNDED) else 0
+    return_lines = [
+        ReturnLine(ret=ret, order_line=lines[0], quantity=1, reason=ReturnReason.TOO_SMALL, quantity_received=received),
+        ReturnLine(ret=ret, order_line=lines[1], quantity=1, reason=ReturnReason.DAMAGED, quantity_received=received),
+    ]
+    if status == ReturnStatus.REJECTED:
+        ret.decision_note = "The return window of this order closed before the request arrived."
+    return ret, return_lines
+
+
 def _customer_context(kind: str, now: datetime) -> dict[str, Any]:
     """What ``email_context.customer_context`` gives the templates, for the sample order."""
     order, lines = _sample_order(_STATUS_AT[kind], now)
@@ -127,15 +165,32 @@ def _customer_context(kind: str, now: datetime) -> dict[str, Any]:
             "Shipping address changed to: Ann Lee, Long Street 12, 00-950 Warsaw, PL.",
             "Organic cotton T-shirt, red, M (TSHIRT-RED-M): quantity changed from 1 to 2.",
         ]
+    if kind in _RETURN_STATUS_AT:
+        ret, return_lines = _sample_return(kind, order, lines, now)
+        context["rma"] = ret
+        context["return_lines"] = return_lines
+    if kind == NotificationKind.RETURN_APPROVED:
+        context["return_address"] = {
+            "name": settings.OMS_SHOP_NAME,
+            "line1": "Magazynowa 3",
+            "line2": "Gate 2",
+            "postal_code": "05-800",
+            "city": "Pruszków",
+            "country": "Poland",
+        }
     elif kind == NotificationKind.REFUND_ISSUED:
-        order.amount_refunded = order.amount_paid
+        # The refund of the sample return: what came back, at the prices paid.
+        amount = sum(
+            (line.order_line.unit_price * line.quantity_received for line in context["return_lines"]), Decimal()
+        )
+        order.amount_refunded = amount
         context["refund"] = {
             "id": 1,
             "method": "card",
-            "amount": str(order.amount_paid),
+            "amount": str(amount),
             "currency": order.currency,
             "reference": "re_3PqL2x7Kd91",
-            "reason": "Returned within 30 days",
+            "reason": refund_reason_beyond_return(f"Return {context['rma'].number}", context["rma"].number),
             "created_at": now.isoformat(),
         }
     return context

@@ -209,13 +209,25 @@ OMS_OUTBOX_ROUTES: dict[str, list[str]] = {
     "order.returned": [_EMAIL, _WEBHOOKS],
     "order.cancelled": [_EMAIL, _WEBHOOKS],
     "payment.received": [_WEBHOOKS],
-    # No webhook event type describes a refund (docs/webhooks.md): the customer email only.
+    # No webhook event type describes a refund of its own (docs/webhooks.md; a return's refund
+    # is told by return.refunded): the customer email only.
     "refund.issued": [_EMAIL],
     "shipment.tracking_updated": [_EMAIL, _WEBHOOKS],
     "stock.low": [_ALERT, _WEBHOOKS],
     "label.failed": [_ALERT],
     # Staff changed an order before picking: the customer is told what changed.
     "order.updated": [_EMAIL],
+    # Returns (RMAs): the customer is emailed the request, the decision and the parcel's
+    # arrival; the refund email comes from refund.issued. A withdrawn (cancelled) return
+    # emails nobody. Inspection is the warehouse's business: not routed.
+    "return.requested": [_EMAIL, _WEBHOOKS],
+    # Approved: the return label is made (when the order's carrier takes them) before the
+    # email, which then links to it.
+    "return.approved": ["returns.tasks.create_return_label", _EMAIL, _WEBHOOKS],
+    "return.rejected": [_EMAIL, _WEBHOOKS],
+    "return.cancelled": [_WEBHOOKS],
+    "return.received": [_EMAIL, _WEBHOOKS],
+    "return.refunded": [_WEBHOOKS],
 }
 # A message relayed or running is not relayed again by the sweep before this many seconds.
 OMS_OUTBOX_LEASE_SECONDS = env_int("OMS_OUTBOX_LEASE_SECONDS", 300)

@@ -28,6 +28,7 @@ from oms.common.actors import Actor
 from oms.common.errors import ApplicationError, Conflict, NotFound
 from oms.common.outbox import GiveUp, TryLater, outbox_enqueue
 from orders.models import Order
+from returns.models import Return
 
 SEND_TASK = "notifications.tasks.send_notification"
 
@@ -41,6 +42,15 @@ _STATUS_KINDS = {
     "order.cancelled": NotificationKind.CANCELLED,
     "order.returned": NotificationKind.RETURN_RECEIVED,
     "refund.issued": NotificationKind.REFUND_ISSUED,
+}
+# Return (RMA) status reached -> the email that tells the customer. A cancelled return
+# (withdrawn before its parcel arrived) and an inspected one send none; a refunded one is
+# told by ``refund.issued``, whose email names the return.
+_RETURN_KINDS = {
+    "return.requested": NotificationKind.RETURN_REQUESTED,
+    "return.approved": NotificationKind.RETURN_APPROVED,
+    "return.rejected": NotificationKind.RETURN_REJECTED,
+    "return.received": NotificationKind.RETURN_RECEIVED,
 }
 # The parcel's latest tracking status -> the email it is worth.
 _TRACKING_KINDS = {
@@ -62,6 +72,9 @@ def email_kind_and_key(payload: dict[str, Any]) -> tuple[str, str] | None:
         if kind is None:
             return None
         return kind, f"email:{kind}:{number}:{payload['shipment']}:{payload['occurred_at'][:10]}"
+    kind = _RETURN_KINDS.get(topic)
+    if kind is not None:
+        return kind, f"email:{kind}:{number}:{payload['return']}:{payload['event']}"
     kind = _STATUS_KINDS.get(topic)
     if kind is None:
         return None
@@ -189,7 +202,8 @@ def notification_mark_failed(notification_id: int, error: str) -> None:
 
 
 def email_for_event(payload: dict[str, Any], attempt: int) -> None:
-    """Outbox handler (order and tracking events): prepares and sends the customer's email."""
+    """Outbox handler (order, return and tracking events): prepares and sends the customer's
+    email."""
     found = email_kind_and_key(payload)
     if found is None:
         return
@@ -198,6 +212,8 @@ def email_for_event(payload: dict[str, Any], attempt: int) -> None:
     if notification is None:
         order = Order.objects.select_related("shipping_address").filter(number=payload["order"]).first()
         if order is None or not order.customer_email:
+            return
+        if payload.get("topic") == "order.returned" and _told_by_return_emails(order):
             return
         attach_invoice = kind == NotificationKind.PAYMENT_CONFIRMED
         if attach_invoice:
@@ -211,6 +227,14 @@ def email_for_event(payload: dict[str, Any], attempt: int) -> None:
             attach_invoice=attach_invoice,
         )
     notification_deliver(notification.pk, attempt)
+
+
+def _told_by_return_emails(order: Order) -> bool:
+    """An order that became returned because its returns (RMAs) brought every unit back: each
+    return's arrival had its own email, so the order's move to returned sends none. Without a
+    received return the order came back otherwise (a parcel returned to sender), and its
+    ``order.returned`` email is the only one."""
+    return Return.objects.filter(order=order, received_at__isnull=False).exists()
 
 
 def _ensure_invoice(order: Order) -> None:

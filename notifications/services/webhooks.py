@@ -13,9 +13,11 @@ raises ``TryLater`` and the outbox retries with exponential backoff until the ne
 fall outside ``OMS_WEBHOOK_RETRY_HOURS``, when it raises ``GiveUp`` and the delivery is dead.
 Staff or the integrator redeliver a dead delivery, which opens a new retry window.
 
-Topics that no webhook type describes (``refund.issued``, ``label.failed``) publish nothing
-(and are not routed here): the published contract (docs/webhooks.md) has no refund event, and
-label failures are the warehouse's business, not the integrator's.
+Topics that no webhook type describes (``refund.issued``, ``label.failed``,
+``return.inspected``) publish nothing (and are not routed here): the published contract
+(docs/webhooks.md) has no refund event of its own (a return's refund is told by
+``return.refunded``), label failures are the warehouse's business, not the integrator's, and
+so is the inspection of a returned unit (its restocking shows in the stock it adds).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Prefetch
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -45,6 +47,8 @@ from oms.common.actors import Actor
 from oms.common.errors import Conflict, InvalidInput, NotFound
 from oms.common.models import ApiClient
 from oms.common.outbox import GiveUp, TryLater, backoff_seconds, outbox_enqueue
+from returns.enums import ReturnStatus
+from returns.models import Return, ReturnLine
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +65,21 @@ URL_MAX_LENGTH = 500
 _STATUS_TOPICS = frozenset(
     f"order.{status}" for status in ("paid", "picking", "packed", "shipped", "executed", "returned", "cancelled")
 )
+
+
+# Return (RMA) statuses an integrator hears of, each as the webhook type of the same name.
+_RETURN_TYPES = {
+    "return.requested": WebhookEventType.RETURN_REQUESTED,
+    "return.approved": WebhookEventType.RETURN_APPROVED,
+    "return.rejected": WebhookEventType.RETURN_REJECTED,
+    "return.cancelled": WebhookEventType.RETURN_CANCELLED,
+    "return.received": WebhookEventType.RETURN_RECEIVED,
+    "return.refunded": WebhookEventType.RETURN_REFUNDED,
+}
+# From these statuses on, the units received are known (recorded once, on arrival).
+_RECEIVED_OR_LATER = frozenset({ReturnStatus.RECEIVED, ReturnStatus.INSPECTED, ReturnStatus.REFUNDED})
+# The statuses whose move records why (the return's decision note).
+_DECIDED_WITH_A_NOTE = frozenset({ReturnStatus.REJECTED, ReturnStatus.CANCELLED})
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -88,10 +107,65 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
+def return_snapshot(payload: dict[str, Any]) -> dict[str, Any]:
+    """The return as it was when it reached the status of its ``return.<status>`` event.
+
+    A return's outbox payload names it but carries no snapshot, so the return is read when
+    the event is first published (the event's key keeps that first snapshot for every
+    delivery). It still shows the return as of its event, whatever happened to it since: the
+    lines are fixed when it is asked for, the units received are recorded once, on arrival,
+    the refund is linked when it is refunded and the decision note written when it is
+    rejected or cancelled, so each of these is shown only from the status that recorded it.
+    Raises GiveUp when the return does not exist (returns are never deleted: retrying cannot
+    help)."""
+    ret = (
+        Return.objects.select_related("order", "refund")
+        .prefetch_related(Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line").order_by("id")))
+        .filter(number=payload["return"])
+        .first()
+    )
+    if ret is None:
+        raise GiveUp(f"The {payload.get('topic')} event names return {payload['return']}, which does not exist.")
+    status = payload["to"]
+    received = status in _RECEIVED_OR_LATER
+    refund = ret.refund if status == ReturnStatus.REFUNDED else None
+    return {
+        "number": ret.number,
+        "order": ret.order.number,
+        "status": status,
+        "decision_note": ret.decision_note if status in _DECIDED_WITH_A_NOTE else "",
+        "lines": [
+            {
+                "sku": line.order_line.sku,
+                "quantity": line.quantity,
+                "reason": line.reason,
+                "quantity_received": line.quantity_received if received else 0,
+            }
+            for line in ret.lines.all()
+        ],
+        "refund": (
+            {
+                "amount": str(refund.amount),
+                "currency": refund.currency,
+                "method": refund.method,
+                "reference": refund.reference,
+            }
+            if refund is not None
+            else None
+        ),
+        "occurred_at": payload["occurred_at"],
+    }
+
+
 def webhook_events_for(payload: dict[str, Any]) -> list[EventSpec]:
-    """The webhook events an outbox payload means (none, one, or two for a return). Keys name
-    the cause: the order event, payment, shipment news or alert behind it."""
+    """The webhook events an outbox payload means (none, one, or two for a returned order).
+    Keys name the cause: the order event, return event, payment, shipment news or alert
+    behind it. Return events read the return (``return_snapshot``); the rest read nothing."""
     topic = payload.get("topic", "")
+    if topic in _RETURN_TYPES:
+        event_type = _RETURN_TYPES[topic]
+        when = _occurred_at(payload)
+        return [EventSpec(event_type, f"{event_type}:return-event:{payload['event']}", when, return_snapshot(payload))]
     if topic == "order.created":
         return [
             EventSpec(

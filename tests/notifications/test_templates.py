@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -23,7 +24,9 @@ from oms.common.models import OutboxMessage
 from orders import services
 from orders.enums import OrderStatus, PaymentMethod
 from orders.models import Order
+from returns.models import Return
 from tests.factories import SYSTEM, make_order
+from tests.notifications import return_helpers
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("relays")]
 
@@ -39,8 +42,22 @@ SENT_AT: dict[str, tuple[str, str]] = {
     K.SHIPPED: (OrderStatus.SHIPPED, "order.shipped"),
     K.DELIVERED: (OrderStatus.EXECUTED, "order.executed"),
     K.CANCELLED: (OrderStatus.CANCELLED, "order.cancelled"),
-    K.RETURN_RECEIVED: (OrderStatus.RETURNED, "order.returned"),
 }
+# Emails about a return (RMA): the topic each is sent at, after the return was walked there.
+RETURN_TOPICS: dict[str, tuple[str, Callable[[], Return]]] = {
+    K.RETURN_REQUESTED: ("return.requested", lambda: return_helpers.requested(None, *return_helpers.BOTH)),
+    K.RETURN_APPROVED: ("return.approved", lambda: return_helpers.approved(None, *return_helpers.BOTH)),
+    K.RETURN_REJECTED: ("return.rejected", lambda: return_helpers.rejected("The mugs show signs of use & washing.")),
+    K.RETURN_RECEIVED: ("return.received", lambda: return_helpers.received(None, *return_helpers.BOTH)),
+}
+# Emails that read differently in another situation: each case is checked like a kind.
+RETURNED_TO_SENDER = f"{K.RETURN_RECEIVED}:returned-to-sender"
+REFUND_OF_A_RETURN = f"{K.REFUND_ISSUED}:of-a-return"
+CUSTOMER_CASES = [*sorted(CUSTOMER_KINDS), RETURNED_TO_SENDER, REFUND_OF_A_RETURN]
+
+
+def kind_of(case: str) -> str:
+    return case.partition(":")[0]
 
 
 def strict_templates() -> Any:
@@ -100,7 +117,19 @@ def edited() -> tuple[Order, dict[str, Any]]:
 
 
 def order_and_payload(kind: str) -> tuple[Order, dict[str, Any]]:
-    """A real order at the status ``kind`` is sent at, and the payload the email gets."""
+    """A real order at the status ``kind`` (or case) is sent at, and the payload the email
+    gets."""
+    if kind in RETURN_TOPICS:
+        topic, walk = RETURN_TOPICS[kind]
+        ret = walk()
+        return Order.objects.get(pk=ret.order_id), email_payload(ret.order, topic)
+    if kind == RETURNED_TO_SENDER:
+        order = make_order(OrderStatus.RETURNED)
+        return order, email_payload(order, "order.returned")
+    if kind == REFUND_OF_A_RETURN:
+        ret = return_helpers.refunded(None, *return_helpers.BOTH)
+        order = Order.objects.get(pk=ret.order_id)
+        return order, email_payload(order, "refund.issued")
     if kind == K.OUT_FOR_DELIVERY:
         return tracked("out_for_delivery", location="Depot 2")
     if kind == K.DELAYED:
@@ -128,9 +157,10 @@ def assert_fully_rendered(email: RenderedEmail) -> None:
 # --- every customer email --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", sorted(CUSTOMER_KINDS))
-def test_customer_email_names_the_order_and_links_to_its_signed_status_page(kind: str) -> None:
-    order, payload = order_and_payload(kind)
+@pytest.mark.parametrize("case", CUSTOMER_CASES)
+def test_customer_email_names_the_order_and_links_to_its_signed_status_page(case: str) -> None:
+    kind = kind_of(case)
+    order, payload = order_and_payload(case)
 
     email = render_customer(kind, order, payload)
 
@@ -146,9 +176,10 @@ def test_customer_email_names_the_order_and_links_to_its_signed_status_page(kind
     assert opened is not None and opened.pk == order.pk
 
 
-@pytest.mark.parametrize("kind", sorted(CUSTOMER_KINDS))
-def test_customer_email_renders_every_variable_it_names(kind: str) -> None:
-    order, payload = order_and_payload(kind)
+@pytest.mark.parametrize("case", CUSTOMER_CASES)
+def test_customer_email_renders_every_variable_it_names(case: str) -> None:
+    kind = kind_of(case)
+    order, payload = order_and_payload(case)
 
     with strict_templates():
         email = render_customer(kind, order, payload)
@@ -158,9 +189,10 @@ def test_customer_email_renders_every_variable_it_names(kind: str) -> None:
     assert not HTML_TAG.search(email.text)
 
 
-@pytest.mark.parametrize("kind", sorted(CUSTOMER_KINDS))
-def test_customer_email_escapes_markup_in_the_customer_name_in_html_only(kind: str) -> None:
-    order, payload = order_and_payload(kind)
+@pytest.mark.parametrize("case", CUSTOMER_CASES)
+def test_customer_email_escapes_markup_in_the_customer_name_in_html_only(case: str) -> None:
+    kind = kind_of(case)
+    order, payload = order_and_payload(case)
     order.customer_name = "<script>alert(1)</script> Tom & Jerry"
 
     email = render_customer(kind, order, payload)

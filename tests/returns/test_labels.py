@@ -144,3 +144,25 @@ def test_a_return_without_a_label_says_so(integrator: APIClient) -> None:
 
     assert integrator.get(f"/api/v1/returns/{ret.number}/").json()["label"] is None
     assert integrator.get(f"/api/v1/returns/{ret.number}/label/").status_code == 404
+
+
+def test_the_approval_email_points_to_the_label_when_one_is_made() -> None:
+    from notifications.email_context import customer_context
+    from notifications.enums import NotificationKind
+    from notifications.rendering import render_email
+
+    with_label = approved(delivered_by_fleet())
+    order = with_label.order
+
+    rendered = render_email(
+        NotificationKind.RETURN_APPROVED,
+        customer_context(NotificationKind.RETURN_APPROVED, order, {"return": with_label.number}),
+    )
+    ReturnLabel.objects.filter(ret=with_label).update(status=ReturnLabelStatus.FAILED)
+    without = render_email(
+        NotificationKind.RETURN_APPROVED,
+        customer_context(NotificationKind.RETURN_APPROVED, order, {"return": with_label.number}),
+    )
+
+    assert "prepaid return label" in rendered.text and "prepaid return label" in rendered.html
+    assert "prepaid return label" not in without.text
