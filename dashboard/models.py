@@ -102,6 +102,7 @@ class KpiDay(models.Model):
     durations = models.JSONField(default=dict, help_text="{stage: histogram} (dashboard.histograms).")
     return_reasons = models.JSONField(default=dict, help_text="{reason: orders}.")
     accuracy_errors = models.JSONField(default=dict, help_text="{kind: [events, orders]}.")
+    ratings = models.JSONField(default=dict, help_text="{rating 1-5: orders}: customers' ratings.")
     computed_at = models.DateTimeField()
 
     class Meta:

@@ -17,6 +17,7 @@ class NotificationKind(models.TextChoices):
     RETURN_REJECTED = "return_rejected", "Return rejected"
     RETURN_RECEIVED = "return_received", "Return received"
     REFUND_ISSUED = "refund_issued", "Refund issued"
+    FEEDBACK_REQUEST = "feedback_request", "How was your order?"
     STAFF_LOW_STOCK = "staff_low_stock", "Staff alert: low stock"
     STAFF_LABEL_FAILED = "staff_label_failed", "Staff alert: label failed"
     STAFF_LATE_ORDERS = "staff_late_orders", "Staff digest: late orders"

@@ -47,6 +47,7 @@ _STATUS_AT: dict[str, str] = {
     NotificationKind.RETURN_REJECTED: OrderStatus.EXECUTED,
     NotificationKind.RETURN_RECEIVED: OrderStatus.EXECUTED,
     NotificationKind.REFUND_ISSUED: OrderStatus.EXECUTED,
+    NotificationKind.FEEDBACK_REQUEST: OrderStatus.EXECUTED,
 }
 # The status the sample return has when each email about it is sent.
 _RETURN_STATUS_AT: dict[str, str] = {

@@ -16,6 +16,7 @@ from notifications.services.emails import (
     notification_send_failed,
     notification_send_handler,
 )
+from notifications.services.feedback import feedback_requests_emit
 from notifications.services.webhooks import webhook_deliver, webhook_delivery_dead, webhook_publish
 from oms.common.outbox import outbox_run
 
@@ -51,6 +52,13 @@ def alert_staff(message_id: int) -> str:
         max_attempts=settings.OMS_EMAIL_MAX_ATTEMPTS,
         on_final_failure=alert_for_event_failed,
     ).state
+
+
+@shared_task
+def request_feedback() -> int:
+    """Periodic (beat, hourly): asks the customers of orders delivered
+    OMS_FEEDBACK_DELAY_DAYS ago to rate them; returns how many were asked now."""
+    return feedback_requests_emit()
 
 
 @shared_task

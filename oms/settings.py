@@ -217,6 +217,8 @@ OMS_OUTBOX_ROUTES: dict[str, list[str]] = {
     "label.failed": [_ALERT],
     # Staff changed an order before picking: the customer is told what changed.
     "order.updated": [_EMAIL],
+    # A few days after delivery the customer is asked to rate the order (notifications beat).
+    "order.feedback_requested": [_EMAIL],
     # Returns (RMAs): the customer is emailed the request, the decision and the parcel's
     # arrival; the refund email comes from refund.issued. A withdrawn (cancelled) return
     # emails nobody. Inspection is the warehouse's business: not routed.
@@ -417,6 +419,9 @@ OMS_ALERT_ROLES = {
 }
 # The late-orders digest goes out once a day at this hour (UTC, as every beat schedule).
 OMS_LATE_DIGEST_HOUR = env_int("OMS_LATE_DIGEST_HOUR", 7)
+# Customers are asked to rate an order this many days after it was delivered (hourly check).
+OMS_FEEDBACK_DELAY_DAYS = env_int("OMS_FEEDBACK_DELAY_DAYS", 3)
+CELERY_BEAT_SCHEDULE["request-feedback"] = {"task": "notifications.tasks.request_feedback", "schedule": 3600}
 CELERY_BEAT_SCHEDULE["late-orders-digest"] = {
     "task": "notifications.tasks.send_late_orders_digest",
     "schedule": crontab(minute=0, hour=OMS_LATE_DIGEST_HOUR),

@@ -47,6 +47,7 @@ class OrderEventKind(models.TextChoices):
     EDITED = "edited", "Order edited"
     # A paid order was cancelled and the money is still to go back: staff record the refund.
     REFUND_DUE = "refund_due", "Refund due"
+    FEEDBACK_GIVEN = "feedback_given", "Customer rated the order"
 
 
 class OrderErrorCode(models.TextChoices):
@@ -68,6 +69,8 @@ class OrderErrorCode(models.TextChoices):
     ORDER_NOT_CANCELLABLE = "order_not_cancellable"
     ADDRESS_NOT_CHANGEABLE = "address_not_changeable"
     COUNTRY_NOT_CHANGEABLE = "country_not_changeable"
+    FEEDBACK_NOT_YET = "feedback_not_yet"
+    FEEDBACK_ALREADY_GIVEN = "feedback_already_given"
 
 
 class CustomerCancelReason(models.TextChoices):

@@ -103,6 +103,8 @@ class Order(TimeStampedModel):
             models.Index(fields=["status", "created_at"], name="order_status_created"),
             # The KPIs count what shipped in a date range.
             models.Index(fields=["shipped_at"], name="order_shipped_at"),
+            # Feedback is asked for a few days after delivery.
+            models.Index(fields=["executed_at"], name="order_executed_at"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -212,6 +214,24 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.kind} {self.from_status}->{self.to_status}"
+
+
+class OrderFeedback(models.Model):
+    """What the customer thought of the order once it arrived: a rating from 1 to 5 and an
+    optional comment, given once on the order-status page."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="feedback")
+    rating = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(rating__gte=1) & Q(rating__lte=5), name="order_feedback_rating_1_to_5")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.rating}/5"
 
 
 class Refund(models.Model):

@@ -15,7 +15,7 @@ What counts where (dispatch warehouse, carrier, placed vs shipped) is defined in
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.utils import timezone
@@ -118,6 +118,16 @@ class Kpis:
     error_kinds: list[ErrorKind]
     # When the rollup was last brought up to date; None: it has never been built.
     as_of: datetime | None
+    # Customers' ratings of the shipped orders: {1..5: orders}.
+    ratings: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def rated(self) -> int:
+        return sum(self.ratings.values())
+
+    @property
+    def rating_average(self) -> float | None:
+        return sum(r * n for r, n in self.ratings.items()) / self.rated if self.rated else None
 
     @property
     def orders_total(self) -> int:
@@ -144,15 +154,18 @@ def kpi_figures(f: KpiFilter) -> Kpis:
             "durations",
             "return_reasons",
             "accuracy_errors",
+            "ratings",
         )
     )
     placed: dict[date, int] = {}
     totals = Counter[str]()
     reasons = Counter[str]()
+    ratings = Counter[int]()
     errors: dict[str, list[int]] = {}
     histograms: dict[str, list[dict[str, int]]] = {key: [] for key, *_rest in STAGES}
     for day, day_placed, shipped, with_ship_by, on_time, returned, flawed, flawed_returned, *json in rows:
-        durations, day_reasons, day_errors = json
+        durations, day_reasons, day_errors, day_ratings = json
+        ratings.update({int(r): n for r, n in day_ratings.items()})
         placed[day] = day_placed
         totals.update(
             shipped=shipped,
@@ -193,6 +206,7 @@ def kpi_figures(f: KpiFilter) -> Kpis:
             for kind, (events, orders) in sorted(errors.items(), key=lambda item: (-item[1][0], item[0]))
         ],
         as_of=state,
+        ratings={r: ratings.get(r, 0) for r in range(1, 6)},
     )
 
 

@@ -7,8 +7,8 @@ idempotent, and a day comes out the same whichever change brought it up.
 
 Which days to rebuild: the days an order was placed or shipped on, for each order saved
 since the last look (``Order.updated_at``: every status change, payment, edit and refund
-saves it), and the shipping days of each order given an accuracy-ledger entry or whose
-returns changed since then, plus today. The look
+saves it), and the shipping days of each order given an accuracy-ledger entry or a rating,
+or whose returns changed, since then, plus today. The look
 goes back ``OMS_KPI_LOOKBACK_SECONDS`` before where the last one stopped, so that a change
 committed by a transaction that began before that look is not missed.
 
@@ -25,6 +25,7 @@ Definitions (the page's help text says the same):
   (``returns``), or the whole order is ``returned`` (a parcel returned to sender). Its
   reasons are those the customer gave per returned line, an order counting once under each;
   an order returned without a return (to sender) counts under the note of its move.
+- *ratings*: the customers' ratings (1-5) of the orders shipped on the day, given so far.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from dashboard.models import KpiDay, KpiRollupState
 from fulfillment.enums import EntryState
 from fulfillment.models import AccuracyEvent, PickListOrder
 from orders.enums import OrderEventKind, OrderStatus
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, OrderFeedback
 from returns.enums import ReturnReason, ReturnStatus
 from returns.models import Return, ReturnLine
 from shipping.models import Shipment
@@ -115,6 +116,7 @@ class _Figures:
     flawed_returned: int = 0
     seconds: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     reasons: Counter[str] = field(default_factory=Counter)
+    ratings: Counter[str] = field(default_factory=Counter)
     errors: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
 
 
@@ -143,6 +145,7 @@ def _day_figures(day: date) -> dict[Scope, _Figures]:
             carrier_key=_carrier_of_order(),
             flawed=Exists(AccuracyEvent.objects.filter(order_number=OuterRef("number"))),
             came_back=Exists(Return.objects.filter(order=OuterRef("pk"), status__in=RETURNS_BACK)),
+            rating=Subquery(OrderFeedback.objects.filter(order=OuterRef("pk")).values("rating")[:1]),
             return_note=Subquery(
                 OrderEvent.objects.filter(
                     order=OuterRef("pk"), kind=OrderEventKind.STATUS_CHANGED, to_status=OrderStatus.RETURNED
@@ -160,6 +163,7 @@ def _day_figures(day: date) -> dict[Scope, _Figures]:
             "returned_at",
             "flawed",
             "came_back",
+            "rating",
             "return_note",
             *times,
         )
@@ -173,7 +177,7 @@ def _day_figures(day: date) -> dict[Scope, _Figures]:
     ):
         reasons_by_number[number].add(str(reason_labels.get(reason, reason)))
     scopes_by_number: dict[str, set[Scope]] = {}
-    for number, warehouse_id, carrier_id, ship_by, returned_at, flawed, came_back, note, *stamps in rows:
+    for number, warehouse_id, carrier_id, ship_by, returned_at, flawed, came_back, rating, note, *stamps in rows:
         at = dict(zip(times, stamps, strict=True))
         returned = returned_at is not None or came_back
         reasons = reasons_by_number.get(number) or ({return_reason(note)} if returned else set())
@@ -193,6 +197,8 @@ def _day_figures(day: date) -> dict[Scope, _Figures]:
             f.flawed += flawed
             f.flawed_returned += flawed and returned
             f.reasons.update(reasons)
+            if rating is not None:
+                f.ratings[str(rating)] += 1
             for key, seconds in gaps.items():
                 f.seconds[key].append(seconds)
 
@@ -231,6 +237,7 @@ def kpi_days_rebuild(days: Iterable[date]) -> int:
                 flawed_returned=f.flawed_returned,
                 durations={key: histogram_of(seconds) for key, seconds in sorted(f.seconds.items())},
                 return_reasons=dict(f.reasons.most_common()),
+                ratings=dict(sorted(f.ratings.items())),
                 accuracy_errors=dict(sorted(f.errors.items())),
                 computed_at=timezone.now(),
             )
@@ -255,17 +262,19 @@ def _local_days(orders: QuerySet[Order], field_name: str) -> set[date]:
 
 
 def kpi_days_changed_since(since: datetime) -> set[date]:
-    """The days whose figures may have changed since ``since`` (four queries)."""
+    """The days whose figures may have changed since ``since`` (five queries)."""
     saved = Order.objects.filter(updated_at__gte=since)
     ledger = Order.objects.filter(
         number__in=AccuracyEvent.objects.filter(created_at__gte=since).values("order_number"),
     )
     returns = Order.objects.filter(pk__in=Return.objects.filter(updated_at__gte=since).values("order_id"))
+    rated = Order.objects.filter(pk__in=OrderFeedback.objects.filter(created_at__gte=since).values("order_id"))
     return (
         _local_days(saved, "created_at")
         | _local_days(saved, "shipped_at")
         | _local_days(ledger, "shipped_at")
         | _local_days(returns, "shipped_at")
+        | _local_days(rated, "shipped_at")
     )
 
 

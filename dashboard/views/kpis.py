@@ -93,6 +93,8 @@ def kpis(request: HttpRequest) -> HttpResponse:
                 title="Time per stage: median and 90th percentile",
                 spans=[charts.Span(s.label, s.median, s.p90) for s in figures.stages],
             ),
+            "rating_average": f"{figures.rating_average:.1f}" if figures.rating_average is not None else "",
+            "ratings": sorted(figures.ratings.items(), reverse=True),
             "stages": [
                 {"stage": s, "median": charts.duration_text(s.median), "p90": charts.duration_text(s.p90)}
                 for s in figures.stages
@@ -149,6 +151,12 @@ def _return_reasons(k: Kpis) -> Iterable[list[Any]]:
         yield [r.reason, r.orders]
 
 
+def _ratings(k: Kpis) -> Iterable[list[Any]]:
+    yield ["rating", "orders"]
+    for rating, orders in sorted(k.ratings.items(), reverse=True):
+        yield [rating, orders]
+
+
 def _accuracy_errors(k: Kpis) -> Iterable[list[Any]]:
     yield ["kind", "description", "events", "orders"]
     for e in k.error_kinds:
@@ -162,6 +170,7 @@ TABLES: dict[str, Callable[[Kpis], Iterable[list[Any]]]] = {
     "shipping": _shipping,
     "return-reasons": _return_reasons,
     "accuracy-errors": _accuracy_errors,
+    "ratings": _ratings,
 }
 
 

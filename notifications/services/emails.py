@@ -42,6 +42,7 @@ _STATUS_KINDS = {
     "order.cancelled": NotificationKind.CANCELLED,
     "order.returned": NotificationKind.RETURN_RECEIVED,
     "refund.issued": NotificationKind.REFUND_ISSUED,
+    "order.feedback_requested": NotificationKind.FEEDBACK_REQUEST,
 }
 # Return (RMA) status reached -> the email that tells the customer. A cancelled return
 # (withdrawn before its parcel arrived) and an inspected one send none; a refunded one is
@@ -78,7 +79,7 @@ def email_kind_and_key(payload: dict[str, Any]) -> tuple[str, str] | None:
     kind = _STATUS_KINDS.get(topic)
     if kind is None:
         return None
-    if topic == "order.created":
+    if topic in ("order.created", "order.feedback_requested"):  # once per order
         return kind, f"email:{kind}:{number}"
     if topic == "refund.issued":
         return kind, f"email:{kind}:{number}:{payload['refund']}"

@@ -14,6 +14,12 @@ from orders.services.customer import (
     refund_due,
 )
 from orders.services.editing import EDITABLE_STATUSES, order_edit
+from orders.services.feedback import (
+    FeedbackAlreadyGiven,
+    FeedbackNotYet,
+    feedback_refusal,
+    order_feedback_give,
+)
 from orders.services.invoices import format_invoice_number, invoice_issue
 from orders.services.lifecycle import (
     EXPIRY_REASON,
@@ -54,6 +60,8 @@ __all__ = [
     "IDEMPOTENCY_SCOPE",
     "AddressData",
     "CustomerData",
+    "FeedbackAlreadyGiven",
+    "FeedbackNotYet",
     "IdempotencyData",
     "LineData",
     "OrderCreateResult",
@@ -65,6 +73,7 @@ __all__ = [
     "TransitionNotAllowed",
     "customer_address_refusal",
     "customer_cancel_refusal",
+    "feedback_refusal",
     "format_invoice_number",
     "format_order_number",
     "invoice_issue",
@@ -74,6 +83,7 @@ __all__ = [
     "order_change_address_by_customer",
     "order_create",
     "order_edit",
+    "order_feedback_give",
     "order_mark_executed",
     "order_mark_packed",
     "order_mark_returned",

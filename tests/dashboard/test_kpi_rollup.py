@@ -30,7 +30,7 @@ from inventory.models import Warehouse
 from oms.common.actors import Actor
 from orders.enums import OrderStatus as S
 from orders.models import Order
-from orders.services import order_mark_returned, order_mark_shipped
+from orders.services import order_feedback_give, order_mark_returned, order_mark_shipped
 from returns.services import ReturnLineData, return_approve, return_receive, return_request
 from shipping.models import Carrier
 from shipping.services.shipments import shipment_open
@@ -256,3 +256,24 @@ def test_a_received_return_counts_its_order_as_returned_under_each_reason_given(
     assert (k.returned.part, k.returned.whole, k.perfect.part) == (1, 1, 0)
     assert [(r.reason, r.orders) for r in k.return_reasons] == [("Arrived damaged", 1), ("Too small", 1)]
     assert Order.objects.get(pk=order.pk).status == S.EXECUTED  # one mug is still with the customer
+
+
+def test_customer_ratings_feed_the_satisfaction_figures_of_the_day_the_order_shipped() -> None:
+    orders = [shipped_on(days_ago(3)) for _ in range(3)]
+    Order.objects.filter(pk__in=[o.pk for o in orders]).update(status=S.EXECUTED, executed_at=at_noon(days_ago(2)))
+    kpi_refresh()
+    for order, rating in zip(orders[:2], (5, 2), strict=True):
+        order_feedback_give(number=order.number, rating=rating, comment="ok")
+
+    kpi_refresh()
+
+    k = figures(days_ago(3), days_ago(3))
+    assert (k.rated, k.rating_average) == (2, 3.5)
+    assert k.ratings == {1: 0, 2: 1, 3: 0, 4: 0, 5: 1}
+    client = Client()
+    client.force_login(manager())
+    query = {"start": days_ago(3).isoformat(), "end": days_ago(3).isoformat()}
+    page = client.get(reverse("dashboard:kpis"), query).content.decode()
+    assert "on average <strong>3.5 / 5</strong>" in page
+    body = client.get(reverse("dashboard:kpis-csv", args=["ratings"]), query).content.decode()
+    assert body.splitlines() == ["rating,orders", "5,1", "4,0", "3,0", "2,1", "1,0"]

@@ -8,17 +8,19 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.test import override_settings
+from django.utils import timezone
 
 from notifications.email_context import customer_context
 from notifications.enums import CUSTOMER_KINDS, NotificationKind
 from notifications.rendering import RenderedEmail, render_email
+from notifications.services.feedback import feedback_requests_emit
 from notifications.status_links import order_for_token
 from oms.common.models import OutboxMessage
 from orders import services
@@ -42,6 +44,7 @@ SENT_AT: dict[str, tuple[str, str]] = {
     K.SHIPPED: (OrderStatus.SHIPPED, "order.shipped"),
     K.DELIVERED: (OrderStatus.EXECUTED, "order.executed"),
     K.CANCELLED: (OrderStatus.CANCELLED, "order.cancelled"),
+    K.FEEDBACK_REQUEST: (OrderStatus.EXECUTED, "order.feedback_requested"),
 }
 # Emails about a return (RMA): the topic each is sent at, after the return was walked there.
 RETURN_TOPICS: dict[str, tuple[str, Callable[[], Return]]] = {
@@ -138,6 +141,11 @@ def order_and_payload(kind: str) -> tuple[Order, dict[str, Any]]:
         return refunded()
     if kind == K.ORDER_UPDATED:
         return edited()
+    if kind == K.FEEDBACK_REQUEST:
+        order = make_order(OrderStatus.EXECUTED)
+        Order.objects.filter(pk=order.pk).update(executed_at=timezone.now() - timedelta(days=4))
+        feedback_requests_emit()
+        return Order.objects.get(pk=order.pk), email_payload(order, "order.feedback_requested")
     status, topic = SENT_AT[kind]
     order = shipped_order() if kind == K.SHIPPED else make_order(status)
     return order, email_payload(order, topic)
