@@ -12,6 +12,7 @@ class IncidentKind(models.TextChoices):
     TRACKING_EXCEPTION = "tracking_exception", "Delivery problem"
     STALE_SHIPMENT = "stale_shipment", "No tracking news"
     LATE_ORDER = "late_order", "Late order"
+    REFUND_DUE = "refund_due", "Refund due on a cancelled order"
 
 
 class JobKind(models.TextChoices):

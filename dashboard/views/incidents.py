@@ -48,6 +48,7 @@ FIX_HERE: dict[str, tuple[str, str]] = {
     IncidentKind.TRACKING_EXCEPTION: ("See the tracking", "dashboard:order"),
     IncidentKind.STALE_SHIPMENT: ("See the tracking", "dashboard:order"),
     IncidentKind.LATE_ORDER: ("See the order", "dashboard:order"),
+    IncidentKind.REFUND_DUE: ("Record the refund", "dashboard:order"),
 }
 
 
@@ -146,6 +147,7 @@ _NOUNS = {
     IncidentKind.TRACKING_EXCEPTION: "delivery problem",
     IncidentKind.STALE_SHIPMENT: "shipment without tracking news",
     IncidentKind.LATE_ORDER: "late order",
+    IncidentKind.REFUND_DUE: "refund due",
 }
 
 

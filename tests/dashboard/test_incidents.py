@@ -38,7 +38,7 @@ from oms.common import outbox, roles
 from oms.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from orders.enums import OrderStatus, PaymentMethod
 from orders.models import Order
-from orders.services import order_cancel, order_set_promise, payment_record
+from orders.services import order_cancel, order_set_promise, payment_record, refund_record
 from shipping.carriers.base import CarrierRejected
 from shipping.carriers.own_fleet import OwnFleetAdapter
 from shipping.enums import LabelStatus
@@ -162,6 +162,19 @@ def late() -> Order:
     return Order.objects.get(pk=order.pk)
 
 
+def cancelled_after_payment() -> Order:
+    order = make_order(OrderStatus.PAID)
+    order_cancel(actor=SYSTEM, number=order.number, reason="Customer changed their mind")
+    return Order.objects.get(pk=order.pk)
+
+
+def refunded_in_full(order: Order, reference: str) -> None:
+    refund_record(
+        actor=SYSTEM, number=order.number, amount=order.amount_paid - order.amount_refunded,
+        method=PaymentMethod.CARD, reference=reference,
+    )  # fmt: skip
+
+
 @dataclass
 class World:
     underpaid: Order
@@ -172,6 +185,7 @@ class World:
     tracking_exception: Order
     stale: Order
     late: Order
+    refund_due: Order
 
     def orders(self) -> dict[str, Order]:
         return {
@@ -183,6 +197,7 @@ class World:
             IncidentKind.TRACKING_EXCEPTION: self.tracking_exception,
             IncidentKind.STALE_SHIPMENT: self.stale,
             IncidentKind.LATE_ORDER: self.late,
+            IncidentKind.REFUND_DUE: self.refund_due,
         }
 
 
@@ -200,6 +215,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
         tracking_exception=tracking_exception(),
         stale=stale,
         late=late(),
+        refund_due=cancelled_after_payment(),
     )
 
 
@@ -213,7 +229,7 @@ def open_incident(kind: str) -> Incident:
 def test_the_sync_opens_one_incident_per_problem_on_its_order(world: World) -> None:
     opened = incidents_sync()
 
-    assert opened == 8
+    assert opened == 9
     incidents = {i.kind: i for i in Incident.objects.all()}
     assert set(incidents) == set(IncidentKind.values)
     for kind, order in world.orders().items():
@@ -248,6 +264,9 @@ def test_each_incident_says_what_is_wrong_with_the_figures(world: World) -> None
     lateness = open_incident(IncidentKind.LATE_ORDER)
     assert lateness.summary.startswith("Not handed to the carrier by its ship-by day")
     assert lateness.detail == {"order": world.late.number, "due": "ship_by", "day": world.late.ship_by.isoformat()}
+    due = open_incident(IncidentKind.REFUND_DUE)
+    assert due.summary.startswith(f"Cancelled with {world.refund_due.amount_paid} EUR of the payment not refunded")
+    assert due.raised_at >= world.refund_due.cancelled_at
 
 
 def test_a_second_sync_opens_nothing_again(world: World) -> None:
@@ -276,6 +295,8 @@ def test_problems_that_cleared_close_their_incidents_saying_why(world: World) ->
     [quiet] = numbers(world.stale)
     receive(own_body(event(quiet, "in_transit", timezone.now() - timedelta(minutes=1))))
     order_cancel(actor=SYSTEM, number=world.late.number, reason="Customer gave up waiting")
+    refunded_in_full(Order.objects.get(pk=world.late.pk), "re-late")
+    refunded_in_full(world.refund_due, "re-due")
 
     assert incidents_sync(now=timezone.now()) == 0
 
@@ -287,6 +308,7 @@ def test_problems_that_cleared_close_their_incidents_saying_why(world: World) ->
         IncidentKind.TRACKING_EXCEPTION: "Cleared: tracking now says delivered.",
         IncidentKind.STALE_SHIPMENT: "Cleared: tracking resumed (in transit).",
         IncidentKind.LATE_ORDER: "Cleared: the order was cancelled.",
+        IncidentKind.REFUND_DUE: f"Cleared: {world.refund_due.amount_paid} EUR refunded, all that was paid.",
     }
     assert not Incident.objects.filter(resolved_at__isnull=False).exclude(resolved_by=None).exists()
     # Short picks and weight overrides are for staff to resolve.

@@ -620,6 +620,64 @@ def _explain_late_orders(incidents: list[Incident]) -> dict[int, str]:
     return why
 
 
+# --- refund due -----------------------------------------------------------------------------
+
+
+def _refund_key(order_id: int, paid: Decimal, refunded: Decimal) -> str:
+    return f"refund_due:{order_id}:{paid}:{refunded}"
+
+
+def _find_refunds_due(now: datetime, open_incidents: list[Incident]) -> list[Cause]:
+    """Cancelled orders (by staff, the customer or expiry) whose payment has not all gone back."""
+    last_cancel = (
+        OrderEvent.objects.filter(
+            order=OuterRef("pk"), kind=OrderEventKind.STATUS_CHANGED, to_status=OrderStatus.CANCELLED
+        )
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    rows = (
+        Order.objects.filter(status=OrderStatus.CANCELLED, amount_paid__gt=F("amount_refunded"))
+        .annotate(cancelled=Subquery(last_cancel))
+        .order_by()
+        .values("pk", "number", "currency", "amount_paid", "amount_refunded", "cancelled", "updated_at")
+    )
+    causes = []
+    for row in rows:
+        paid, refunded, currency = row["amount_paid"], row["amount_refunded"], row["currency"]
+        causes.append(
+            Cause(
+                key=_refund_key(row["pk"], paid, refunded),
+                kind=IncidentKind.REFUND_DUE,
+                order_id=row["pk"],
+                summary=sentence(
+                    f"Cancelled with {_money(paid - refunded, currency)} of the payment not refunded: refund it "
+                    "the way the customer paid, and record the refund on the order."
+                ),
+                detail={"order": row["number"], "amount_paid": str(paid), "amount_refunded": str(refunded),
+                        "currency": currency},
+                raised_at=row["cancelled"] or row["updated_at"],
+            )
+        )  # fmt: skip
+    return causes
+
+
+def _explain_refunds_due(incidents: list[Incident]) -> dict[int, str]:
+    why = {}
+    for incident in incidents:
+        order = incident.order
+        if order is None:
+            why[incident.pk] = "Cleared: the order is gone."
+        elif order.amount_refunded >= order.amount_paid:
+            why[incident.pk] = f"Cleared: {_money(order.amount_refunded, order.currency)} refunded, all that was paid."
+        else:
+            why[incident.pk] = (
+                f"Cleared: {_money(order.amount_refunded, order.currency)} refunded so far; a new incident shows "
+                "what is still due."
+            )
+    return why
+
+
 WATCHES: tuple[Watch, ...] = (
     Watch(IncidentKind.PAYMENT_MISMATCH, _find_payment_mismatches, _explain_payment_mismatches),
     Watch(IncidentKind.STOCK_SHORTAGE, _find_stock_shortages, _explain_stock_shortages),
@@ -629,4 +687,5 @@ WATCHES: tuple[Watch, ...] = (
     Watch(IncidentKind.TRACKING_EXCEPTION, _find_tracking_exceptions, _explain_tracking_exceptions),
     Watch(IncidentKind.STALE_SHIPMENT, _find_stale_shipments, _explain_stale_shipments),
     Watch(IncidentKind.LATE_ORDER, _find_late_orders, _explain_late_orders),
+    Watch(IncidentKind.REFUND_DUE, _find_refunds_due, _explain_refunds_due),
 )
