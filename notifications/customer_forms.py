@@ -1,11 +1,18 @@
 """The forms customers fill in on their order-status page: cancelling the order and sending
-it to another address (``notifications/customer_actions.py``)."""
+it to another address (``notifications/customer_actions.py``), asking for a return
+(``notifications/customer_returns.py``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
+from oms.common.errors import InvalidInput
 from orders.enums import CustomerCancelReason
+from orders.models import OrderLine
+from returns.enums import ReturnReason
+from returns.services import ReturnLineData
 
 COMMENT_MAX = 500
 
@@ -75,3 +82,95 @@ class AddressForm(forms.Form):
     )
 
     ADDRESS_FIELDS = ("name", "company", "line1", "line2", "postal_code", "city", "region", "phone")
+
+
+NOTHING_CHOSEN = "Choose how many units of at least one item you are sending back."
+
+
+class ReturnForm(forms.Form):
+    """How many units of each order line the customer sends back (up to what can still be
+    returned) and why. Whether the order can be returned at all, and when a comment is needed,
+    the returns service decides (``returns.services.return_request``); its answers about a
+    line land on that line's fields (``add_service_errors``)."""
+
+    label_suffix = ""
+
+    comment = forms.CharField(
+        label="Anything you would like us to know",
+        required=False,
+        max_length=COMMENT_MAX,
+        strip=True,
+        help_text="Needed when the reason is “Another reason”: tell us what is wrong.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args: Any, lines: list[OrderLine], left: dict[int, int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.order_lines = [line for line in lines if left.get(line.pk, 0) > 0]
+        self.spent = [line for line in lines if left.get(line.pk, 0) < 1]
+        self.left = left
+        line_fields: dict[str, forms.Field] = {}
+        for line in self.order_lines:
+            units = left[line.pk]
+            line_fields[f"quantity_{line.pk}"] = forms.TypedChoiceField(
+                label="Units to send back",
+                coerce=int,
+                choices=[(n, str(n)) for n in range(units + 1)],
+                initial=0,
+                help_text=f"Up to {units}." if units == line.quantity else f"Up to {units}: the rest is on a return.",
+                error_messages={
+                    "required": "Choose how many units you send back (0 to keep them).",
+                    "invalid_choice": f"Choose between 0 and {units} units.",
+                },
+            )
+            line_fields[f"reason_{line.pk}"] = forms.ChoiceField(
+                label="Why it goes back",
+                required=False,
+                choices=[("", "Choose a reason"), *ReturnReason.choices],
+                error_messages={"invalid_choice": "Choose one of the reasons listed."},
+            )
+        self.fields = {**line_fields, **self.fields}
+
+    def rows(self) -> list[tuple[OrderLine, forms.BoundField, forms.BoundField]]:
+        """Each order line that can still go back, with its quantity and reason fields."""
+        return [(line, self[f"quantity_{line.pk}"], self[f"reason_{line.pk}"]) for line in self.order_lines]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        chosen = [line for line in self.order_lines if data.get(f"quantity_{line.pk}")]
+        if not chosen and not any(f"quantity_{line.pk}" in self.errors for line in self.order_lines):
+            raise forms.ValidationError(NOTHING_CHOSEN, code="nothing_chosen")
+        for line in chosen:
+            if not data.get(f"reason_{line.pk}") and f"reason_{line.pk}" not in self.errors:
+                self.add_error(f"reason_{line.pk}", "Choose why it goes back.")
+        return data
+
+    def asked(self) -> list[tuple[OrderLine, ReturnLineData]]:
+        """The lines asked back, in the order the service is given them."""
+        return [
+            (
+                line,
+                ReturnLineData(
+                    sku=line.sku,
+                    quantity=self.cleaned_data[f"quantity_{line.pk}"],
+                    reason=self.cleaned_data[f"reason_{line.pk}"],
+                ),
+            )
+            for line in self.order_lines
+            if self.cleaned_data.get(f"quantity_{line.pk}")
+        ]
+
+    def add_service_errors(self, exc: InvalidInput, asked: list[OrderLine]) -> None:
+        """Puts the service's reasons on the fields they are about: ``lines.<i>.<field>`` names
+        the i-th line it was given (``asked``), ``comment`` the comment; anything else goes
+        above the form."""
+        for key, reasons in exc.fields.items():
+            parts = key.split(".")
+            field: str | None = None
+            if key == "comment":
+                field = "comment"
+            elif len(parts) == 3 and parts[0] == "lines" and parts[1].isdigit() and int(parts[1]) < len(asked):
+                line = asked[int(parts[1])]
+                field = f"reason_{line.pk}" if parts[2] == "reason" else f"quantity_{line.pk}"
+            for reason in reasons:
+                self.add_error(field if field in self.fields else None, reason)

@@ -3,7 +3,7 @@ the name the emails' links are built with, ``notifications/status_links.py``).""
 
 from django.urls import URLPattern, path
 
-from notifications import customer_actions, customer_views
+from notifications import customer_actions, customer_returns, customer_views
 
 urlpatterns: list[URLPattern] = [
     path("", customer_views.order_lookup, name="order-lookup"),
@@ -11,4 +11,10 @@ urlpatterns: list[URLPattern] = [
     path("<str:token>/invoice.pdf", customer_views.order_status_invoice, name="order-status-invoice"),
     path("<str:token>/cancel/", customer_actions.order_status_cancel, name="order-status-cancel"),
     path("<str:token>/address/", customer_actions.order_status_address, name="order-status-address"),
+    path("<str:token>/return/", customer_returns.order_status_return, name="order-status-return"),
+    path(
+        "<str:token>/returns/<str:rma>/label.pdf",
+        customer_returns.order_status_return_label,
+        name="order-status-return-label",
+    ),
 ]

@@ -28,6 +28,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django_countries import countries
 
 from notifications.customer_forms import AddressForm, CancelForm
+from notifications.customer_return_status import order_returns, return_refusal, return_window_sentence
+from notifications.email_context import return_address
 from notifications.formatting import day, money
 from notifications.status_links import order_for_lookup, order_for_token, status_link_path
 from oms.common.throttling import attempt_allowed
@@ -206,8 +208,10 @@ def _parcels(shipment: Shipment) -> tuple[list[Parcel], LatestScan | None]:
 
 def _page(order: Order, token: str) -> dict[str, Any]:
     """What the page shows, read in a fixed number of queries whatever the order's size: the
-    order with its address, shipment, carrier and invoice; its lines; and once shipped its
-    parcels and their latest scan."""
+    order with its address, shipment, carrier and invoice; its lines; once shipped its
+    parcels and their latest scan; once delivered its returns with their lines, what can
+    still be returned while the return window is open, and for an approved return the
+    warehouse to send it to."""
     order = (
         Order.objects.select_related("shipping_address", "shipment__carrier", "invoice")
         .defer("invoice__bill_to", "invoice__lines")
@@ -221,6 +225,8 @@ def _page(order: Order, token: str) -> dict[str, Any]:
     # Forms and actions are offered only while the order allows them (orders.services.customer).
     can_cancel = customer_cancel_refusal(order) is None
     can_change_address = customer_address_refusal(order) is None
+    returns = order_returns(order, token) if order.executed_at is not None else []
+    can_return = return_refusal(order) is None
     return {
         "order": order,
         "lines": list(order.lines.all()),
@@ -240,6 +246,10 @@ def _page(order: Order, token: str) -> dict[str, Any]:
         "cancel_form": CancelForm() if can_cancel else None,
         "address_form": AddressForm() if can_change_address else None,
         "country_name": countries.name(order.shipping_address.country),
+        "returns": returns,
+        "return_window": return_window_sentence(order),
+        "return_url": reverse("order-status-return", kwargs={"token": token}) if can_return else "",
+        "return_address": return_address(order) if any(ret.send_back for ret in returns) else None,
         **_shop(),
     }
 
