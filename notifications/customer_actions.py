@@ -1,6 +1,6 @@
 """What customers do on their order-status page: cancel the order before picking starts
-(/track/<token>/cancel/) and send it to another address before it is packed
-(/track/<token>/address/).
+(/track/<token>/cancel/), send it to another address before it is packed
+(/track/<token>/address/), and rate it once delivered (/track/<token>/feedback/).
 
 The signed link opens the action as it opens the page: a forged, altered or revoked link
 gets the page's one 404. GET shows the form; POST validates, calls one orders service and
@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_countries import countries
 
-from notifications.customer_forms import AddressForm, CancelForm
+from notifications.customer_forms import AddressForm, CancelForm, FeedbackForm
 from notifications.customer_views import LOOKUP_SCOPE, _link_not_valid, _private, _shop, masked_address
 from notifications.formatting import money
 from notifications.status_links import order_for_token
@@ -32,12 +32,15 @@ from orders.services import (
     AddressData,
     customer_address_refusal,
     customer_cancel_refusal,
+    feedback_refusal,
     order_cancel_by_customer,
     order_change_address_by_customer,
+    order_feedback_give,
     refund_due,
 )
 
 CANCEL_TEMPLATE = "notifications/status/cancel.html"
+FEEDBACK_TEMPLATE = "notifications/status/feedback.html"
 ADDRESS_TEMPLATE = "notifications/status/address.html"
 WRONG_EMAIL = "This is not the email address the order was placed with. Check your order confirmation email."
 TOO_MANY = (
@@ -152,3 +155,34 @@ def order_status_address(request: HttpRequest, token: str) -> HttpResponse:
                     )
                     return _back_to_status(token)
     return _private(render(request, ADDRESS_TEMPLATE, _context(order, token, form=form, **page), status=status))
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def order_status_feedback(request: HttpRequest, token: str) -> HttpResponse:
+    """Records the customer's rating (1-5) and comment of the link's delivered order, once."""
+    order = order_for_token(token)
+    if order is None:
+        return _link_not_valid(request)
+    refusal = feedback_refusal(order)
+    if refusal is not None:
+        return _refused(request, FEEDBACK_TEMPLATE, order, token, refusal.message)
+    form = FeedbackForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                order_feedback_give(
+                    number=order.number, rating=form.cleaned_data["rating"], comment=form.cleaned_data["comment"]
+                )
+            except NotFound:
+                return _link_not_valid(request)
+            except Conflict as exc:  # rated from another tab meanwhile
+                return _refused(request, FEEDBACK_TEMPLATE, order, token, exc.message)
+            except InvalidInput as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Thank you for rating order {order.number}: it helps us do better.")
+                return _back_to_status(token)
+    context = _context(order, token, form=form, feedback_url=reverse("order-status-feedback", kwargs={"token": token}))
+    return _private(render(request, FEEDBACK_TEMPLATE, context, status=status))

@@ -1,6 +1,6 @@
 """The forms customers fill in on their order-status page: cancelling the order and sending
 it to another address (``notifications/customer_actions.py``), asking for a return
-(``notifications/customer_returns.py``)."""
+(``notifications/customer_returns.py``), rating the order (``customer_actions.py``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django import forms
 from oms.common.errors import InvalidInput
 from orders.enums import CustomerCancelReason
 from orders.models import OrderLine
+from orders.services.feedback import COMMENT_MAX as FEEDBACK_COMMENT_MAX
 from returns.enums import ReturnReason
 from returns.services import ReturnLineData
 
@@ -174,3 +175,21 @@ class ReturnForm(forms.Form):
                 field = f"reason_{line.pk}" if parts[2] == "reason" else f"quantity_{line.pk}"
             for reason in reasons:
                 self.add_error(field if field in self.fields else None, reason)
+
+
+class FeedbackForm(forms.Form):
+    label_suffix = ""
+    rating = forms.TypedChoiceField(
+        label="How was your order?",
+        choices=[(5, "5: excellent"), (4, "4: good"), (3, "3: all right"), (2, "2: poor"), (1, "1: very poor")],
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a rating from 1 to 5.", "invalid_choice": "Choose a rating from 1 to 5."},
+    )
+    comment = forms.CharField(
+        label="What should we keep, or fix? (optional)",
+        required=False,
+        max_length=FEEDBACK_COMMENT_MAX,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

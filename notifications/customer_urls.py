@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern] = [
     path("<str:token>/invoice.pdf", customer_views.order_status_invoice, name="order-status-invoice"),
     path("<str:token>/cancel/", customer_actions.order_status_cancel, name="order-status-cancel"),
     path("<str:token>/address/", customer_actions.order_status_address, name="order-status-address"),
+    path("<str:token>/feedback/", customer_actions.order_status_feedback, name="order-status-feedback"),
     path("<str:token>/return/", customer_returns.order_status_return, name="order-status-return"),
     path(
         "<str:token>/returns/<str:rma>/label.pdf",

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 from django_countries import countries
 
-from notifications.customer_forms import AddressForm, CancelForm
+from notifications.customer_forms import AddressForm, CancelForm, FeedbackForm
 from notifications.customer_return_status import order_returns, return_refusal, return_window_sentence
 from notifications.email_context import return_address
 from notifications.formatting import day, money
@@ -35,8 +35,9 @@ from notifications.status_links import order_for_lookup, order_for_token, status
 from oms.common.throttling import attempt_allowed
 from orders.enums import OrderStatus
 from orders.invoice_pdf import invoice_filename, invoice_pdf
-from orders.models import Address, Invoice, Order, OrderLine
+from orders.models import Address, Invoice, Order, OrderFeedback, OrderLine
 from orders.services import customer_address_refusal, customer_cancel_refusal, refund_due
+from orders.services.feedback import RATEABLE
 from shipping.enums import LabelStatus, TrackingStatus
 from shipping.models import Label, Shipment, TrackingEvent
 
@@ -227,6 +228,9 @@ def _page(order: Order, token: str) -> dict[str, Any]:
     can_change_address = customer_address_refusal(order) is None
     returns = order_returns(order, token) if order.executed_at is not None else []
     can_return = return_refusal(order) is None
+    # Delivered orders are rated once: the rating given, or the form (one query).
+    feedback = OrderFeedback.objects.filter(order=order).first() if order.status in RATEABLE else None
+    can_rate = order.status in RATEABLE and order.executed_at is not None and feedback is None
     return {
         "order": order,
         "lines": list(order.lines.all()),
@@ -250,6 +254,9 @@ def _page(order: Order, token: str) -> dict[str, Any]:
         "return_window": return_window_sentence(order),
         "return_url": reverse("order-status-return", kwargs={"token": token}) if can_return else "",
         "return_address": return_address(order) if any(ret.send_back for ret in returns) else None,
+        "feedback": feedback,
+        "feedback_form": FeedbackForm() if can_rate else None,
+        "feedback_url": reverse("order-status-feedback", kwargs={"token": token}) if can_rate else "",
         **_shop(),
     }
 

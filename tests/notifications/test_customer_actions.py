@@ -6,6 +6,7 @@ that moved on changes nothing."""
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -49,7 +50,9 @@ NEW_ADDRESS = {
 def address() -> Iterator[str]:
     """A client address of the test's own, so no other test spends its lookup budget."""
     n = next(_addresses)
-    ip = f"10.78.{n // 250}.{n % 250 + 1}"
+    # Per xdist worker too: the workers share the cache (Redis) and count from 1 alike.
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    ip = f"10.{120 + worker}.{n // 250}.{n % 250 + 1}"
     cache.delete(f"throttle_order_lookup_{ip}")
     yield ip
     cache.delete(f"throttle_order_lookup_{ip}")
@@ -126,7 +129,9 @@ def test_once_packed_the_page_offers_no_action(status: str) -> None:
     text = html(show(order))
 
     assert "/cancel/" not in text and "/address/" not in text
-    assert "csrfmiddlewaretoken" not in text and "Change of plans?" not in text
+    assert "Change of plans?" not in text
+    if status != S.EXECUTED:  # a delivered order offers only its rating form
+        assert "csrfmiddlewaretoken" not in text
 
 
 def test_the_page_says_when_the_payment_arrived() -> None:

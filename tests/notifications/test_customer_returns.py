@@ -495,5 +495,5 @@ def test_the_page_costs_the_same_queries_however_many_returns_and_lines() -> Non
     refunded(three, ("TEE", 1, "changed_mind"))
 
     # Then both cost the link's order, the order with its joins, its lines, the returns
-    # (with refund and label), their lines, and what can still be returned (two)
-    assert queries(one) == queries(three) == 7
+    # (with refund and label), their lines, what can still be returned (two), and the rating
+    assert queries(one) == queries(three) == 8

@@ -5,6 +5,7 @@ client's budget in the cache, and the form takes no post without its CSRF token.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,7 +31,9 @@ _addresses = itertools.count(1)
 def address() -> Iterator[str]:
     """A client address of the test's own, so no other test spends its budget."""
     n = next(_addresses)
-    ip = f"10.77.{n // 250}.{n % 250 + 1}"
+    # Per xdist worker too: the workers share the cache (Redis) and count from 1 alike.
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    ip = f"10.{20 + worker}.{n // 250}.{n % 250 + 1}"
     cache.delete(f"throttle_order_lookup_{ip}")
     yield ip
     cache.delete(f"throttle_order_lookup_{ip}")
