@@ -17,7 +17,7 @@ from oms.common.errors import NotFound
 from orders.models import OrderLine, Payment
 from returns import transitions
 from returns.enums import InspectionOutcome, ReturnErrorCode, ReturnEventKind, ReturnReason, ReturnStatus
-from returns.models import Return, ReturnEvent, ReturnInspection, ReturnLine
+from returns.models import Return, ReturnEvent, ReturnInspection, ReturnLabel, ReturnLine
 from returns.services import return_refund_due
 
 VIEW_RETURN = "returns.view_return"
@@ -196,6 +196,12 @@ class ReturnPage:
     refund_method: str  # how the customer paid, the refund's usual way back
 
     @property
+    def label(self) -> ReturnLabel | None:
+        """The customer's return label, when the order's carrier takes them (read with the
+        return; a reverse one-to-one without a row raises on access)."""
+        return getattr(self.ret, "label", None)
+
+    @property
     def action_names(self) -> set[str]:
         return {action.name for action in self.actions}
 
@@ -206,7 +212,8 @@ class ReturnPage:
 
 def _return(number: str) -> Return:
     ret = (
-        Return.objects.select_related("order", "refund")
+        Return.objects.select_related("order", "refund", "label__carrier")
+        .defer("label__pdf")
         .prefetch_related(
             Prefetch(
                 "lines",

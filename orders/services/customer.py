@@ -56,7 +56,7 @@ def customer_cancel_refusal(order: Order) -> str | None:
         return f"Order {order.number} has come back to us; there is nothing left to cancel."
     return (
         f"Order {order.number} can no longer be cancelled: {_CANCEL_REFUSALS[order.status]}. "
-        "Write to us and we will help you send it back once you have it."
+        "Once it has arrived you can ask for a return on your order page."
     )
 
 

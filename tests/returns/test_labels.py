@@ -166,3 +166,22 @@ def test_the_approval_email_points_to_the_label_when_one_is_made() -> None:
 
     assert "prepaid return label" in rendered.text and "prepaid return label" in rendered.html
     assert "prepaid return label" not in without.text
+
+
+def test_the_staff_return_page_shows_the_label_and_links_its_pdf() -> None:
+    from django.test import Client
+
+    from tests.factories import make_staff
+
+    ret = approved(delivered_by_fleet())
+    client = Client()
+    client.force_login(make_staff("support"))
+
+    waiting = client.get(f"/staff/returns/{ret.number}/").content.decode()
+    return_label_issue(payload(ret), 1)
+    ready = client.get(f"/staff/returns/{ret.number}/").content.decode()
+
+    assert "<strong>Return label</strong> (City Fleet):" in waiting and "being made" in waiting
+    number = ReturnLabel.objects.get(ret=ret).tracking_number
+    assert f'<a href="/api/v1/returns/{ret.number}/label/">{number} (PDF)</a>' in ready
+    assert client.get(f"/api/v1/returns/{ret.number}/label/").content.startswith(b"%PDF")
