@@ -179,7 +179,22 @@ def _related(obj: Any, name: str) -> Any:
         return None
 
 
-def _parcels(shipment: Shipment) -> tuple[list[Parcel], LatestScan | None]:
+# The scans shown under the latest one: enough to see the parcel's way, not the whole log.
+RECENT_SCANS = 5
+
+
+def _scan(event: TrackingEvent) -> LatestScan:
+    return LatestScan(
+        status=TRACKING_WORDS.get(event.status, event.get_status_display()),
+        description=event.description,
+        location=event.location,
+        occurred_at=event.occurred_at,
+    )
+
+
+def _parcels(shipment: Shipment) -> tuple[list[Parcel], list[LatestScan]]:
+    """The shipment's live parcels, and its latest scans (newest first, at most
+    ``RECENT_SCANS``)."""
     labels = Label.objects.filter(shipment=shipment, status=LabelStatus.LIVE, tracking_number__isnull=False)
     parcels = [
         Parcel(
@@ -189,22 +204,10 @@ def _parcels(shipment: Shipment) -> tuple[list[Parcel], LatestScan | None]:
         )
         for label in labels.order_by("package_id", "id")
     ]
-    event = (
-        TrackingEvent.objects.filter(label__shipment=shipment, label__status=LabelStatus.LIVE)
-        .order_by("-occurred_at", "-id")
-        .first()
-    )
-    latest = (
-        LatestScan(
-            status=TRACKING_WORDS.get(event.status, event.get_status_display()),
-            description=event.description,
-            location=event.location,
-            occurred_at=event.occurred_at,
-        )
-        if event is not None
-        else None
-    )
-    return parcels, latest
+    events = TrackingEvent.objects.filter(label__shipment=shipment, label__status=LabelStatus.LIVE).order_by(
+        "-occurred_at", "-id"
+    )[:RECENT_SCANS]
+    return parcels, [_scan(event) for event in events]
 
 
 def _page(order: Order, token: str) -> dict[str, Any]:
@@ -221,7 +224,7 @@ def _page(order: Order, token: str) -> dict[str, Any]:
     )
     shipment: Shipment | None = _related(order, "shipment")
     invoice: Invoice | None = _related(order, "invoice")
-    parcels, latest = _parcels(shipment) if shipment is not None and order.status in _SHIPPED else ([], None)
+    parcels, scans = _parcels(shipment) if shipment is not None and order.status in _SHIPPED else ([], [])
     heading, sentence = HEADLINES[order.status]
     # Forms and actions are offered only while the order allows them (orders.services.customer).
     can_cancel = customer_cancel_refusal(order) is None
@@ -240,7 +243,8 @@ def _page(order: Order, token: str) -> dict[str, Any]:
         "destination": masked_address(order.shipping_address),
         "carrier_name": shipment.carrier.name if shipment is not None and parcels else "",
         "parcels": parcels,
-        "latest": latest,
+        "latest": scans[0] if scans else None,
+        "earlier_scans": scans[1:],
         "promised_delivery": order.promised_delivery if order.status in _RANK and order.status != S.EXECUTED else None,
         "invoice_url": reverse("order-status-invoice", kwargs={"token": token}) if invoice is not None else "",
         "payment": payment_sentence(order),

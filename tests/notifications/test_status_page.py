@@ -201,6 +201,21 @@ def test_a_shipped_order_shows_the_carrier_each_parcel_with_its_link_and_the_lat
     assert text.index(first) < text.index(second)
 
 
+def test_the_earlier_scans_show_newest_first_up_to_five() -> None:
+    order = shipped_in_two_parcels()  # three scans
+    first, _second = numbers(order)
+    for hour in range(11, 15):
+        receive(own_body(event(first, "in_transit", T0.replace(hour=hour), location=f"Hub {hour}")))
+
+    text = html(page(order))
+
+    earlier = text[text.index('class="scans"') : text.index("</details>", text.index('class="scans"'))]
+    assert [f"Hub {h}" in earlier for h in (13, 12, 11)] == [True, True, True]
+    assert earlier.index("Hub 13") < earlier.index("Hub 12") < earlier.index("Hub 11")
+    assert "Hub 14" not in earlier  # the latest, shown above
+    assert "With the driver" in earlier and "Left the sorting centre" not in earlier  # five at most
+
+
 def test_parcels_are_not_shown_before_the_order_ships() -> None:
     order = labelled()  # labels made, still at the warehouse
     (number,) = numbers(order)
