@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dashboard import forms
 from dashboard.selectors.orders import OrderPage, order_for_edit, order_page
-from dashboard.views.common import request_actor, staff_permission
+from dashboard.views.common import act, request_actor, staff_permission
 from fulfillment.services.picking import order_pick_abort, order_pick_start
 from oms.common.errors import ApplicationError, NotFound
 from orders import services
@@ -82,25 +82,8 @@ def _act(
     *,
     confirm: str = "",
 ) -> HttpResponse:
-    """Validates ``form``; with ``confirm`` (a sentence saying what cannot be undone) and no
-    confirmation yet, shows the confirmation page; otherwise runs the service and goes back
-    to the order with its outcome. A refusal leaves everything as it was and says why."""
-    if not form.is_valid():
-        messages.error(request, forms.first_error(form))
-        return _back(number)
-    if confirm and request.POST.get("confirmed") != "yes":
-        return render(
-            request,
-            "dashboard/orders/confirm.html",
-            {"number": number, "form": form, "question": confirm, "action_url": request.path},
-        )
-    try:
-        done = run(form.cleaned_data)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return _back(number)
-    messages.success(request, done)
-    return _back(number)
+    """An action of the order's page (``common.act``)."""
+    return act(request, form, run, back=("dashboard:order", number), confirm=confirm)
 
 
 @require_POST

@@ -43,7 +43,7 @@ from dashboard.forms_returns import (
 )
 from dashboard.selectors import returns as selectors
 from dashboard.selectors.incidents import age_label
-from dashboard.views.common import View, request_actor, staff_permission
+from dashboard.views.common import View, act, request_actor, staff_permission
 from oms.common.errors import ApplicationError, InvalidInput, NotFound
 from orders.models import Order, OrderLine
 from returns import services
@@ -207,25 +207,8 @@ def _act(
     *,
     confirm: str = "",
 ) -> HttpResponse:
-    """Validates ``form``; with ``confirm`` (a sentence saying what cannot be undone) and no
-    confirmation yet, shows the confirmation page; otherwise runs the service and goes back
-    to the return with its outcome. A refusal leaves everything as it was and says why."""
-    if not form.is_valid():
-        messages.error(request, first_error(form))
-        return _back(number)
-    if confirm and request.POST.get("confirmed") != "yes":
-        return render(
-            request,
-            "dashboard/returns/confirm.html",
-            {"number": number, "form": form, "question": confirm, "action_url": request.path},
-        )
-    try:
-        done = run(form.cleaned_data)
-    except ApplicationError as exc:
-        messages.error(request, sentence(exc))
-        return _back(number)
-    messages.success(request, done)
-    return _back(number)
+    """An action of the return's page (``common.act``); a refused input names each field."""
+    return act(request, form, run, back=("dashboard:return", number), confirm=confirm, say=sentence)
 
 
 @require_POST
