@@ -587,3 +587,13 @@ def test_every_input_of_the_returns_pages_has_a_label() -> None:
         assert unlabelled(response.content.decode()) == [], path
     inspect_page = manager.get(url(received.number)).content.decode()
     assert inspect_page.count('name="location"') == 2  # one bin select per line to inspect
+
+
+@pytest.mark.parametrize("status", [OrderStatus.PAID, OrderStatus.EXECUTED])
+def test_every_input_of_the_order_page_actions_has_a_label_and_its_description(status: str) -> None:
+    order = make_order(status)
+
+    html = client_for("manager").get(f"/staff/orders/{order.number}/").content.decode()
+
+    assert "csrfmiddlewaretoken" in html  # the page offers actions
+    assert unlabelled(html) == []
