@@ -325,6 +325,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "oms.common.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": True,
+    # OPTIONS is not part of the API (the OpenAPI schema describes it): answer 405 rather than
+    # DRF's metadata, which needs a serializer_class that action-only viewsets do not have.
+    "DEFAULT_METADATA_CLASS": None,
     # Per client address, in the cache (oms.common.throttling); scopes not named get 10/min.
     "DEFAULT_THROTTLE_RATES": {
         # Customers looking an order up by number and email or postal code at /track/.

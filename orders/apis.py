@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from oms.common.actors import Actor
 from oms.common.api_errors import ErrorSerializer
 from oms.common.errors import InvalidInput
+from oms.common.filters import UtcIsoDateTimeFilter
 from oms.common.models import ApiClient
 from oms.common.pagination import DefaultCursorPagination
 from oms.common.permissions import ActionPermission
@@ -68,10 +69,10 @@ class OrderFilter(django_filters.FilterSet):
     channel = django_filters.ChoiceFilter(choices=SalesChannel.choices)
     customer_email = django_filters.CharFilter(field_name="customer_email", lookup_expr="iexact")
     external_reference = django_filters.CharFilter(field_name="external_reference")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    updated_before = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
 
     class Meta:
         model = Order

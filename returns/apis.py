@@ -21,6 +21,7 @@ from inventory.selectors import locations_by_code
 from oms.common.actors import Actor
 from oms.common.api_errors import ErrorSerializer
 from oms.common.errors import Forbidden, InvalidInput, NotFound
+from oms.common.filters import UtcIsoDateTimeFilter
 from oms.common.pagination import DefaultCursorPagination
 from oms.common.permissions import ActionPermission
 from orders.apis_documents import JsonAnswers, PdfRenderer
@@ -82,8 +83,8 @@ class ActionPermissionAnyOf(ActionPermission):
 class ReturnFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=ReturnStatus.choices, help_text="Repeat to match several.")
     order = django_filters.CharFilter(field_name="order__number", help_text="The order's number.")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Return

@@ -11,6 +11,7 @@ from fulfillment.apis.common import AUTH_ERRORS, INVALID_FILTER
 from fulfillment.enums import AccuracyKind
 from fulfillment.models import AccuracyEvent
 from fulfillment.serializers.accuracy import AccuracyEventOutput
+from oms.common.filters import UtcIsoDateTimeFilter
 from oms.common.pagination import DefaultCursorPagination
 from oms.common.permissions import ActionPermission
 
@@ -23,8 +24,8 @@ class AccuracyEventFilter(django_filters.FilterSet):
     pick_list = django_filters.CharFilter(field_name="pick_list__number", help_text="Pick list number.")
     sku = django_filters.CharFilter(field_name="sku", lookup_expr="iexact")
     user = django_filters.CharFilter(field_name="user__username", help_text="Username of who it happened to.")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AccuracyEvent

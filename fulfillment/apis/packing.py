@@ -41,7 +41,7 @@ from fulfillment.serializers.packing import (
 from fulfillment.services import package_types, packing
 from oms.common.actors import Actor
 from oms.common.errors import Forbidden, InvalidInput, NotFound
-from oms.common.pagination import DefaultCursorPagination
+from oms.common.pagination import INVALID_CURSOR, DefaultCursorPagination
 from oms.common.permissions import ActionPermission
 from oms.common.throttling import PerAddressScopedThrottle
 
@@ -329,7 +329,7 @@ PACKAGE_TYPE_CODE = OpenApiParameter("code", str, OpenApiParameter.PATH, descrip
     list=extend_schema(
         summary="List package types",
         description="The boxes packers can choose now (active ones), by code.",
-        responses={200: PackageTypeOutput(many=True), **AUTH_ERRORS},
+        responses={200: PackageTypeOutput(many=True), **AUTH_ERRORS, **INVALID_CURSOR},
     ),
 )
 class PackageTypeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -17,7 +17,7 @@ from inventory.services import counts as services
 from oms.common.actors import Actor
 from oms.common.api_errors import ErrorSerializer
 from oms.common.errors import InvalidInput, NotFound
-from oms.common.pagination import DefaultCursorPagination
+from oms.common.pagination import INVALID_CURSOR, DefaultCursorPagination
 from oms.common.permissions import ActionPermission
 
 
@@ -115,7 +115,7 @@ def _decision(name: str, service: Any, summary: str) -> Any:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List cycle counts", responses={200: CountOutput(many=True), **AUTH}),
+    list=extend_schema(summary="List cycle counts", responses={200: CountOutput(many=True), **AUTH, **INVALID_CURSOR}),
     retrieve=extend_schema(
         summary="Get a cycle count",
         description="The bins to count and what was entered. Blind: expected quantities are never shown here.",

@@ -22,6 +22,7 @@ from inventory.models import AdjustmentReason, Location, MovementKind, Product, 
 from inventory.services import stock as services
 from oms.common.actors import Actor
 from oms.common.errors import InvalidInput
+from oms.common.filters import UtcIsoDateTimeFilter
 from oms.common.pagination import DefaultCursorPagination
 from oms.common.permissions import ActionPermission
 
@@ -241,8 +242,8 @@ class StockMovementFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=MovementKind.choices)
     order_number = django_filters.CharFilter(field_name="order_number")
     reference = django_filters.CharFilter(field_name="reference")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = StockMovement

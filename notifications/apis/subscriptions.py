@@ -23,6 +23,7 @@ from notifications.serializers import (
 )
 from notifications.services import webhooks as services
 from oms.common.models import ApiClient
+from oms.common.pagination import INVALID_CURSOR
 from oms.common.permissions import ActionPermission
 
 VIEW = "notifications.view_webhooksubscription"
@@ -48,7 +49,7 @@ INVALID = {
         summary="List webhook subscriptions",
         description="Oldest first, cursor pages (follow `next`). An API client sees the subscriptions it created; "
         "staff see all. Secrets are not shown.",
-        responses={200: WebhookSubscriptionOutput(many=True), **AUTH_ERRORS},
+        responses={200: WebhookSubscriptionOutput(many=True), **AUTH_ERRORS, **INVALID_CURSOR},
     ),
     retrieve=extend_schema(
         summary="Get a webhook subscription",

@@ -1347,3 +1347,14 @@ def test_the_order_actions_need_their_order_permissions(shelves) -> None:
 
     assert (picking_by_packer.status_code, packing_by_picker.status_code) == (403, 403)
     assert fulfillment_state() == before
+
+
+@pytest.mark.parametrize("path", ["/packing/", "/orders/OMS-000001/start-picking/"])
+def test_options_is_not_part_of_the_api_and_answers_405(staff_client, path: str) -> None:
+    # The packing and order action viewsets have no serializer_class; DRF's OPTIONS metadata
+    # asked them for one and answered 500.
+    response = staff_client("manager").options(f"{API}{path}")
+
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    assert "POST" in response["Allow"]

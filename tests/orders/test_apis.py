@@ -867,6 +867,36 @@ def test_an_unknown_status_filter_answers_400(integrator) -> None:
     assert "status" in response.data["fields"]
 
 
+def test_a_created_after_offset_beyond_postgresqls_range_is_compared_in_utc(integrator) -> None:
+    # Given an order placed now, and the same instant an hour earlier written with a +22:00
+    # offset (valid ISO 8601, beyond the ±15:59 PostgreSQL takes)
+    order = make_order()
+    an_hour_ago = (order.created_at - timedelta(hours=1)).astimezone(timezone.get_fixed_timezone(22 * 60))
+
+    # When
+    response = integrator.get(ORDERS_URL, {"created_after": an_hour_ago.isoformat()})
+
+    # Then
+    assert response.status_code == 200, response.data
+    assert numbers(response) == [order.number]
+
+
+def test_a_created_after_before_year_1_in_utc_answers_400(integrator) -> None:
+    response = integrator.get(ORDERS_URL, {"created_after": "0001-01-01T00:00:00+01:00"})
+
+    assert response.status_code == 400
+    assert response.data["code"] == "invalid"
+    assert response.data["fields"]["created_after"] == ["Enter a date and time between the years 1 and 9999 in UTC."]
+
+
+def test_a_cursor_the_list_did_not_give_out_answers_400(integrator) -> None:
+    response = integrator.get(ORDERS_URL, {"cursor": "not-a-cursor"})
+
+    assert response.status_code == 400
+    assert response.data["code"] == "invalid_cursor"
+    assert set(response.data["fields"]) == {"cursor"}
+
+
 def test_the_list_filters_by_channel(integrator) -> None:
     make_order(channel="web")
     phone = make_order(channel="phone")
