@@ -32,6 +32,7 @@ from orders.models import Order
 from shipping.carriers import adapter_for
 from shipping.carriers.base import CarrierRejected, CarrierUnavailable, LabelRequest, PostalAddress
 from shipping.enums import CURRENT_LABEL_STATES, LabelFormat, LabelStatus, ShipmentStatus, ShippingErrorCode
+from shipping.locks import lock_label
 from shipping.models import Carrier, Label, Shipment
 from shipping.services.shipments import _shipment_set_status, lock_shipment, shipment_open, shipment_record
 
@@ -130,11 +131,7 @@ def delivery_address(order: Order) -> PostalAddress:
 def _reserve_number(label_id: int, sender: PostalAddress) -> None:
     """Own numbering: takes the next serial from the carrier's counter row, once per label."""
     with transaction.atomic():
-        label = (
-            Label.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("shipment__carrier")
-            .get(pk=label_id)
-        )
+        label = lock_label(label_id, "shipment__carrier")
         if label.tracking_number or label.status != LabelStatus.REQUESTED:
             return
         carrier = label.shipment.carrier
@@ -207,7 +204,7 @@ def label_issue(label_id: int, *, attempt: int = 1) -> IssueOutcome:
         return IssueOutcome(label_id, "retry", str(exc))
     with transaction.atomic():
         shipment = lock_shipment(label.shipment_id)
-        label = Label.objects.select_for_update(no_key=True).get(pk=label_id)
+        label = lock_label(label_id)
         if label.status != LabelStatus.REQUESTED:
             kept = label.status
         else:
@@ -257,11 +254,7 @@ def _labelled_if_complete(shipment: Shipment) -> None:
 
 def _label_failed(label_id: int, error: str, attempt: int) -> None:
     with transaction.atomic():
-        label = (
-            Label.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("shipment__order", "shipment__carrier", "package")
-            .get(pk=label_id)
-        )
+        label = lock_label(label_id, "shipment__order", "shipment__carrier", "package")
         if label.status != LabelStatus.REQUESTED:
             return
         label.status = LabelStatus.FAILED
@@ -325,8 +318,7 @@ def _lock_label(label_id: int) -> tuple[Shipment, Label]:
     if shipment_id is None:
         raise NotFound(f"No label {label_id}.", code="label_not_found")
     shipment = lock_shipment(shipment_id)
-    label = Label.objects.select_for_update(no_key=True, of=("self",)).select_related("package").get(pk=label_id)
-    return shipment, label
+    return shipment, lock_label(label_id, "package")
 
 
 @transaction.atomic
