@@ -14,6 +14,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state: the embedded database and broker, the beat schedule, demo credentials.
@@ -168,6 +169,30 @@ CELERY_TIMEZONE = "UTC"
 # task when it is broken or older than CONN_MAX_AGE, as Django does around requests.
 CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queues (docs/scaling.md): work that waits on someone else's server has its own queue, so a
+# slow mail server, courier API or integrator endpoint delays only its own kind of work and
+# each can get its own pool of workers. Everything else (beat housekeeping, the outbox sweep,
+# invoices, KPIs, incidents, bulk jobs) stays on Celery's default queue, still named "celery"
+# so messages already waiting in a broker at an upgrade are consumed. A worker started
+# without -Q consumes every queue declared here; `-Q emails` gives a dedicated pool.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name) for name in ("celery", "emails", "labels", "webhooks")
+)
+# By task name, so the outbox's send_task(name) is routed too. A task not listed (and any new
+# one) runs on the default queue; tests/common/test_celery_routing.py lists every task.
+CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
+    # SMTP: customer emails, prepared notifications (resends, alerts, digests), staff alerts.
+    "notifications.tasks.email_customer": {"queue": "emails"},
+    "notifications.tasks.send_notification": {"queue": "emails"},
+    "notifications.tasks.alert_staff": {"queue": "emails"},
+    # Courier APIs: shipping labels (first try and staff retries) and return labels.
+    "shipping.tasks.create_order_labels": {"queue": "labels"},
+    "returns.tasks.create_return_label": {"queue": "labels"},
+    # Integrators' endpoints: the fan-out of an event and each signed delivery.
+    "notifications.tasks.publish_webhook_event": {"queue": "webhooks"},
+    "notifications.tasks.deliver_webhook": {"queue": "webhooks"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "expire-unpaid-orders": {

@@ -6,6 +6,8 @@ Both default to the local servers and can be pointed elsewhere with ``DATABASE_U
 
 import os
 
+from kombu import Exchange, Queue
+
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
@@ -31,6 +33,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("OMS_TEST_QUEUE") or (
     f"oms-test-{os.environ['DATABASE_URL'].rsplit('/', 1)[-1]}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 )
+# Routing off: every task (emails, labels, webhooks included) goes to that one queue. The
+# production routes are checked by tests/common/test_celery_routing.py.
+CELERY_TASK_QUEUES = (
+    Queue(CELERY_TASK_DEFAULT_QUEUE, Exchange(CELERY_TASK_DEFAULT_QUEUE), routing_key=CELERY_TASK_DEFAULT_QUEUE),
+)
+CELERY_TASK_ROUTES = {}
 
 # Workers started by the tests keep mail in memory unless a test points them at its own SMTP
 # server (EMAIL_HOST): the console backend would fill the pipe nobody reads.
