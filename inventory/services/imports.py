@@ -16,6 +16,7 @@ from oms.common.errors import InvalidInput
 
 REQUIRED_COLUMNS = ("sku", "location", "on_hand")
 MAX_ROWS = 50_000
+MAX_ON_HAND = 2_147_483_647  # the database column's largest value
 
 
 @dataclass
@@ -44,14 +45,43 @@ class ImportReport:
         return [r for r in self.rows if r.action == "set"]
 
 
+def _invalid_csv(message: str, problem: str) -> InvalidInput:
+    return InvalidInput(message, fields={"csv": [problem]}, code="invalid_csv")
+
+
 def _parse(text: str) -> list[ImportRow]:
+    if "\x00" in text:
+        raise _invalid_csv(
+            "The file contains NUL characters, so it is not a CSV text file (a spreadsheet or other binary "
+            "file?); export it as CSV (UTF-8) and send it again.",
+            "Binary data (NUL characters).",
+        )
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _read_rows(reader)
+    except csv.Error as exc:  # an over-long field, a quote left open...
+        raise _invalid_csv(
+            f"The CSV cannot be read after line {reader.line_num}: {exc}.", f"After line {reader.line_num}: {exc}."
+        ) from None
+
+
+def _read_rows(reader: csv.DictReader[str]) -> list[ImportRow]:
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise InvalidInput(
             f"The CSV needs a header row with the columns sku, location, on_hand; missing: {', '.join(missing)}.",
             fields={"csv": [f"Missing column: {c}" for c in missing]},
+            code="invalid_csv",
+        )
+    # A column the import does not know (a typo, a delta instead of an absolute count) is refused
+    # rather than ignored: the file may not mean what the import would do with it.
+    unknown = [h or "(empty)" for h in header if h not in REQUIRED_COLUMNS]
+    if unknown or len(header) != len(set(header)):
+        problem = f"it also has: {', '.join(unknown)}. Remove those columns" if unknown else "it names a column twice"
+        raise InvalidInput(
+            f"The CSV header must be exactly sku, location, on_hand; {problem}.",
+            fields={"csv": [f"Unknown column: {h}" for h in unknown] or ["A column is named twice."]},
             code="invalid_csv",
         )
     reader.fieldnames = header
@@ -66,11 +96,19 @@ def _parse(text: str) -> list[ImportRow]:
         row = ImportRow(
             line=reader.line_num, sku=(record.get("sku") or "").strip(), location=(record.get("location") or "").strip()
         )
+        extra = record.get(None)  # type: ignore[call-overload]  # DictReader's restkey for surplus cells
+        short = [c for c in REQUIRED_COLUMNS if record.get(c) is None]
+        if extra or short:
+            count = len(header) + len(extra or []) - len(short)
+            row.action, row.reason = "rejected", f"The row has {count} values; the header has {len(header)} columns."
+            rows.append(row)
+            continue
         raw = (record.get("on_hand") or "").strip()
         try:
             row.on_hand = int(raw)
         except ValueError:
-            row.action, row.reason = "rejected", f"on_hand {raw!r} is not a whole number."
+            shown = raw if len(raw) <= 30 else f"{raw[:30]}..."
+            row.action, row.reason = "rejected", f"on_hand {shown!r} is not a whole number."
         rows.append(row)
     return rows
 
@@ -97,6 +135,8 @@ def _check(rows: list[ImportRow]) -> None:
             problem = f"No location {row.location}."
         elif row.on_hand is not None and row.on_hand < 0:
             problem = "on_hand cannot be negative."
+        elif row.on_hand is not None and row.on_hand > MAX_ON_HAND:
+            problem = f"on_hand {row.on_hand} is more than the {MAX_ON_HAND} a bin can record."
         elif (row.sku, row.location) in seen:
             problem = f"{row.sku} at {row.location} is already set on line {seen[(row.sku, row.location)]}."
         if problem:

@@ -259,4 +259,8 @@ def test_the_docs_page_loads_only_local_assets() -> None:
     assets = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
     assert assets
     assert all(asset.startswith("/") for asset in assets), assets
-    assert "/api/v1/schema/" in html
+    assert "<script>" not in html  # the start-up script comes from ?script, for the CSP
+    script = Client().get("/api/v1/docs/?script=")
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("application/javascript")
+    assert "/api/v1/schema/" in script.content.decode()
