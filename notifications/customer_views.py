@@ -19,7 +19,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -210,18 +210,20 @@ def _parcels(shipment: Shipment) -> tuple[list[Parcel], list[LatestScan]]:
     return parcels, [_scan(event) for event in events]
 
 
-def _page(order: Order, token: str) -> dict[str, Any]:
-    """What the page shows, read in a fixed number of queries whatever the order's size: the
-    order with its address, shipment, carrier and invoice; its lines; once shipped its
-    parcels and their latest scan; once delivered its returns with their lines, what can
-    still be returned while the return window is open, and for an approved return the
-    warehouse to send it to."""
-    order = (
-        Order.objects.select_related("shipping_address", "shipment__carrier", "invoice")
-        .defer("invoice__bill_to", "invoice__lines")
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("position")))
-        .get(pk=order.pk)
+def _page_orders() -> QuerySet[Order]:
+    """The link's order as the page reads it, joined in the query that checks the link (which
+    stays one query whatever the link): its address, shipment, carrier and invoice."""
+    return Order.objects.select_related("shipping_address", "shipment__carrier", "invoice").defer(
+        "invoice__bill_to", "invoice__lines"
     )
+
+
+def _page(order: Order, token: str) -> dict[str, Any]:
+    """What the page shows of ``order`` (read by ``_page_orders``), in a fixed number of
+    queries whatever the order's size: its lines; once shipped its parcels and their latest
+    scan; once delivered its returns with their lines, what can still be returned while the
+    return window is open, and for an approved return the warehouse to send it to."""
+    prefetch_related_objects([order], Prefetch("lines", queryset=OrderLine.objects.order_by("position")))
     shipment: Shipment | None = _related(order, "shipment")
     invoice: Invoice | None = _related(order, "invoice")
     parcels, scans = _parcels(shipment) if shipment is not None and order.status in _SHIPPED else ([], [])
@@ -289,7 +291,7 @@ def _link_not_valid(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def order_status(request: HttpRequest, token: str) -> HttpResponse:
-    order = order_for_token(token)
+    order = order_for_token(token, orders=_page_orders())
     if order is None:
         return _link_not_valid(request)
     return _private(render(request, "notifications/status/order.html", _page(order, token)))

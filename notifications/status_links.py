@@ -13,6 +13,7 @@ import re
 
 from django.conf import settings
 from django.core import signing
+from django.db.models import QuerySet
 from django.urls import reverse
 
 from orders.models import Order
@@ -33,14 +34,15 @@ def status_link_url(order: Order) -> str:
     return f"{settings.OMS_SITE_URL}{status_link_path(order)}"
 
 
-def order_for_token(token: str) -> Order | None:
+def order_for_token(token: str, *, orders: QuerySet[Order] | None = None) -> Order | None:
     """The order a token opens, or None when it is forged, altered, revoked or its order gone
-    (one answer for all, so a link reveals nothing about other orders)."""
+    (one answer for all, so a link reveals nothing about other orders). ``orders`` reads it
+    with what the caller needs joined, in the same query (the order alone by default)."""
     try:
         number, version = signing.loads(token, salt=_SALT)
     except (signing.BadSignature, ValueError, TypeError):
         return None
-    order = Order.objects.filter(number=number).first()
+    order = (Order.objects.all() if orders is None else orders).filter(number=number).first()
     if order is None or order.status_link_version != version:
         return None
     return order

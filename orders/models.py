@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django_countries.fields import CountryField
 
 from oms.common.actors import ActorKind
@@ -105,6 +106,15 @@ class Order(TimeStampedModel):
             models.Index(fields=["shipped_at"], name="order_shipped_at"),
             # Feedback is asked for a few days after delivery.
             models.Index(fields=["executed_at"], name="order_executed_at"),
+            # The API's customer_email filter (iexact). The trigram index answers equality only
+            # after rechecking every order sharing the address's trigrams (thousands for a
+            # short one at a common domain).
+            models.Index(Upper("customer_email"), name="order_customer_email_upper"),
+            # The API's external_reference filter names no channel: the unique index, which
+            # starts with the channel, could only be read end to end.
+            models.Index(
+                fields=["external_reference"], condition=~Q(external_reference=""), name="order_external_reference"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -434,4 +434,4 @@ def test_the_confirmation_costs_the_page_no_query() -> None:
     with CaptureQueriesContext(connection) as ctx:
         text = html(client.get(location))
     assert "is cancelled" in text
-    assert len(ctx.captured_queries) == 3
+    assert len(ctx.captured_queries) == 2

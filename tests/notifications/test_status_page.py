@@ -355,6 +355,25 @@ def test_the_page_costs_a_few_queries_however_many_lines_parcels_and_scans() -> 
     big = shipped_in_two_parcels()
     invoice_issue(actor=SYSTEM, number=big.number)
 
-    # Then both cost the same: the link's order, the order with what it joins, lines, parcels, latest scan
-    assert queries(small) == queries(big) == 5
-    assert queries(private_order(S.PAID)) == 3
+    # Then both cost the same: the link's order with what it joins, lines, parcels, latest scan
+    assert queries(small) == queries(big) == 4
+    assert queries(private_order(S.PAID)) == 2
+
+
+def test_a_revoked_link_costs_what_a_link_of_no_order_costs() -> None:
+    # Given a revoked link of an existing order, and a validly signed link of an order that
+    # does not exist
+    order = private_order(S.PAID)
+    revoked = status_link_token(order)
+    services.order_revoke_status_links(actor=SYSTEM, number=order.number)
+    unknown = status_link_token(Order(number="OMS-NO-SUCH", status_link_version=0))
+
+    # When each is opened
+    costs = []
+    for token in (revoked, unknown):
+        with CaptureQueriesContext(connection) as ctx:
+            assert Client().get(f"/track/{token}/").status_code == 404
+        costs.append(len(ctx.captured_queries))
+
+    # Then both read the order once and nothing else
+    assert costs == [1, 1]
