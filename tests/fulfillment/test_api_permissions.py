@@ -59,7 +59,7 @@ packing_complete     F       A       F        F        A        A           F   
 package_type_list    A       A       A        A        A        A           F        U
 package_type_create  F       F       F        F        A        F           F        U
 package_type_patch   F       F       F        F        A        F           F        U
-accuracy_events      F       F       F        A        A        A           F        U
+accuracy_events      F       F       F        F        A        F           F        U
 """
 
 ROLES, EXPECTED = parse_matrix(MATRIX)
@@ -245,8 +245,10 @@ def test_the_matrix_covers_every_action_of_every_fulfillment_endpoint() -> None:
 
 
 def test_the_table_agrees_with_the_role_grants() -> None:
-    # Given what the fulfillment roles migration grants
+    # Given what the fulfillment roles migrations grant, less what a later one took back
     grants = importlib.import_module("fulfillment.migrations.0002_roles").GRANTS
+    taken = importlib.import_module("fulfillment.migrations.0004_accuracy_for_managers_only").TAKEN
+    grants = {role: [c for c in codenames if c not in taken.get(role, [])] for role, codenames in grants.items()}
 
     # Then each staff role and the integrator is allowed exactly what its grants say
     for (endpoint, role), mark in EXPECTED.items():
