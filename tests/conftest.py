@@ -81,6 +81,7 @@ ROLE_MIGRATIONS = [
     ("dashboard", "0002_roles"),
     ("returns", "0002_roles"),
     ("returns", "0005_receive_roles"),
+    ("fulfillment", "0004_accuracy_for_managers_only"),
 ]
 
 
@@ -108,6 +109,15 @@ def _no_session_left_on_the_test_database(django_db_setup: Any, django_db_blocke
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture(autouse=True)
+def _broker_not_paused() -> None:
+    """A test that made the broker refuse a relay pauses relaying in this process for a few
+    seconds (oms.common.outbox); the next test starts with a broker that answers."""
+    from oms.common import outbox
+
+    outbox._broker_paused_until = 0.0
 
 
 @pytest.fixture(autouse=True)

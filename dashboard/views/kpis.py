@@ -13,6 +13,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.http import require_GET
 
 from dashboard import charts
 from dashboard.selectors.kpis import (
@@ -74,6 +75,7 @@ def _filter_form(request: HttpRequest) -> KpiFilterForm:
     return KpiFilterForm(data)
 
 
+@require_GET
 @staff_permission(PERMISSION)
 def kpis(request: HttpRequest) -> HttpResponse:
     form = _filter_form(request)
@@ -179,6 +181,7 @@ class _Echo:
         return value
 
 
+@require_GET
 @staff_permission(PERMISSION)
 def kpis_csv(request: HttpRequest, table: str) -> HttpResponse:
     """One table as CSV (UTF-8, header row, plain numbers: seconds and fractions), for the

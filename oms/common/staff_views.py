@@ -27,6 +27,8 @@ class StaffLoginView(auth_views.LoginView):
     template_name = "staff/login.html"
     authentication_form = StaffAuthenticationForm
     redirect_authenticated_user = True
+    # The form is shown and sent: Django's LoginView would treat PUT as a POST too.
+    http_method_names = ["get", "post", "head", "options"]
 
 
 class StaffLogoutView(auth_views.LogoutView):
