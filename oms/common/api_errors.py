@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -118,7 +121,30 @@ def json_or_html_404(request: HttpRequest, exception: Exception) -> HttpResponse
     return page_not_found(request, exception)
 
 
+# What a client should do when the database does not answer: the same words on the API and
+# on the pages. Nothing is promised about a request that failed this way except that a retry
+# is safe: a POST retried with its Idempotency-Key is applied once.
+DATABASE_UNAVAILABLE = (
+    "The service is briefly unavailable: its database did not answer. Try again in a few seconds; "
+    "a request sent again with the same Idempotency-Key is applied only once."
+)
+RETRY_AFTER_SECONDS = 5
+
+
 def json_or_html_500(request: HttpRequest) -> HttpResponse:
+    """Django's last resort for an exception nothing else answered. A database that is down
+    or restarting (a connection refused, broken or reset) is not a bug: it answers 503 with
+    ``Retry-After`` and a sentence saying to retry, without touching the database again (no
+    session, no user, no template that reads either)."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        answer: HttpResponse
+        if request.path.startswith("/api/"):
+            answer = JsonResponse({"code": "service_unavailable", "message": DATABASE_UNAVAILABLE}, status=503)
+        else:
+            answer = HttpResponse(render_to_string("503.html", {"message": DATABASE_UNAVAILABLE}), status=503)
+        answer["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return answer
     if request.path.startswith("/api/"):
         return JsonResponse(
             {"code": "server_error", "message": "Something went wrong on our side; it has been logged. Try again."},

@@ -17,6 +17,7 @@ a time by a worker holding a lease.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -56,7 +57,9 @@ def outbox_enqueue(*, task: str, key: str, payload: dict[str, Any]) -> OutboxMes
             )
         except IntegrityError:
             return None
-    transaction.on_commit(partial(outbox_relay, [message.pk]))
+    # Robust: the change is committed whatever happens here; a relay that fails (the database
+    # gone between the commit and this read) is logged and left to the sweep.
+    transaction.on_commit(partial(outbox_relay, [message.pk]), robust=True)
     return message
 
 
@@ -70,19 +73,39 @@ def outbox_emit(*, topic: str, key: str, payload: dict[str, Any]) -> list[Outbox
     return messages
 
 
+# After the broker refused a message, this process sends nothing for a few seconds: every
+# send would wait for the broker to refuse again (about half a second each), and the sweep
+# relays what was not sent once the broker is back.
+BROKER_PAUSE_SECONDS = 5.0
+_broker_paused_until = 0.0
+
+
 def outbox_relay(message_ids: Iterable[int], *, countdown: float | None = None) -> int:
     """Hands messages to the broker; returns how many went. A broker that is down is logged
-    and left to the sweep: the messages stay pending and become due again."""
+    and left to the sweep: the messages not sent become due at once, so the first sweep after
+    the broker is back relays them, and the rest of this batch is not tried (each attempt
+    would wait for the broker again), nor anything else for ``BROKER_PAUSE_SECONDS``."""
+    global _broker_paused_until
+    rows = list(
+        OutboxMessage.objects.filter(pk__in=list(message_ids), state=OutboxState.PENDING).values_list("pk", "task")
+    )
     sent = 0
-    rows = OutboxMessage.objects.filter(pk__in=list(message_ids), state=OutboxState.PENDING).values_list("pk", "task")
     for pk, task_name in rows:
+        if time.monotonic() < _broker_paused_until:
+            break
         try:
             # By name: the relaying process need not import the app that carries the task out.
             current_app.send_task(task_name, args=[pk], countdown=countdown)
         except Exception as exc:
-            logger.warning("Outbox message %s not relayed (%s); the sweep will retry it.", pk, exc)
-            continue
+            _broker_paused_until = time.monotonic() + BROKER_PAUSE_SECONDS
+            logger.warning("The broker refused outbox message %s (%s); the sweep will relay it.", pk, exc)
+            break
         sent += 1
+    unsent = [pk for pk, _task in rows[sent:]]
+    if unsent and countdown is None:  # a delayed retry keeps the due time its backoff set
+        OutboxMessage.objects.filter(pk__in=unsent, state=OutboxState.PENDING).filter(
+            Q(locked_until__isnull=True) | Q(locked_until__lt=timezone.now())
+        ).update(available_at=timezone.now())
     return sent
 
 

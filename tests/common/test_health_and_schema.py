@@ -68,6 +68,28 @@ def test_healthz_answers_503_naming_the_broker_when_it_fails(monkeypatch) -> Non
     assert response.json()["checks"] == {"database": "ok", "broker": "unavailable: TimeoutError"}
 
 
+def test_healthz_checks_the_database_alone_when_asked_so_a_balancer_keeps_a_server_whose_broker_is_down(
+    monkeypatch,
+) -> None:
+    def broken() -> str:
+        raise TimeoutError("no answer")
+
+    monkeypatch.setattr(health, "check_broker", broken)
+
+    response = Client().get("/healthz?check=database")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok"}}
+
+
+def test_healthz_refuses_a_check_it_does_not_have() -> None:
+    response = Client().get("/healthz?check=database,cache")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_check"
+    assert "cache" in response.json()["message"] and "database, broker" in response.json()["message"]
+
+
 def test_healthz_refuses_post() -> None:
     assert Client().post("/healthz").status_code == 405
 

@@ -86,18 +86,44 @@ def test_a_rolled_back_change_relays_and_keeps_nothing(
     assert task.calls == [] and not OutboxMessage.objects.exists()
 
 
-def test_a_relay_the_broker_refuses_stays_pending_for_the_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
-    down = FakeBroker(fail=True)
+class CountingDownBroker(FakeBroker):
+    def __init__(self) -> None:
+        super().__init__(fail=True)
+        self.attempts = 0
+
+    def send_task(self, name: str, args: list[Any], countdown: float | None = None) -> None:
+        self.attempts += 1
+        super().send_task(name, args, countdown)
+
+
+def test_a_relay_the_broker_refuses_stays_pending_and_is_due_for_the_next_sweep(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    down = CountingDownBroker()
     monkeypatch.setattr(outbox, "current_app", down)
-    message = enqueue()
+    first, second = enqueue("first"), enqueue("second")
 
-    assert outbox.outbox_relay([message.pk]) == 0
+    assert outbox.outbox_relay([first.pk, second.pk]) == 0
 
+    assert down.attempts == 1  # the broker is down: the second is not tried in vain
     up = FakeBroker()
     monkeypatch.setattr(outbox, "current_app", up)
-    OutboxMessage.objects.filter(pk=message.pk).update(available_at=timezone.now() - timedelta(seconds=1))
-    assert outbox.outbox_sweep() == 1
-    assert up.calls == [([message.pk], None)]
+    assert outbox.outbox_sweep() == 0  # paused: no send waits for a broker that just refused
+    outbox._broker_paused_until = 0.0  # the pause is over
+    assert outbox.outbox_sweep() == 2  # due at once, not a lease later
+    assert sorted(call[0][0] for call in up.calls) == sorted([first.pk, second.pk])
+    assert set(OutboxMessage.objects.values_list("state", flat=True)) == {OutboxState.PENDING}
+
+
+def test_a_retry_the_broker_refuses_keeps_its_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(outbox, "current_app", FakeBroker(fail=True))
+    message = enqueue()
+    later = timezone.now() + timedelta(minutes=5)
+    OutboxMessage.objects.filter(pk=message.pk).update(available_at=later)
+
+    assert outbox.outbox_relay([message.pk], countdown=60) == 0
+
+    assert OutboxMessage.objects.get(pk=message.pk).available_at == later
 
 
 def test_the_sweep_relays_only_due_messages_and_not_twice_in_a_row(task: FakeBroker) -> None:
