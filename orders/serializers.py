@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django_countries import countries
 from rest_framework import serializers
+from rest_framework.utils.serializer_helpers import ReturnDict
 
 from oms.common.actors import ActorKind
 from orders import transitions
@@ -103,6 +104,18 @@ class OrderCreateInput(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs.setdefault("currency", settings.OMS_DEFAULT_CURRENCY)
         return attrs
+
+
+# One instance for the process (see _ORDER_DETAIL_OUTPUT below): ``run_validation`` reads the
+# bound fields and keeps nothing between calls.
+_ORDER_CREATE_INPUT = OrderCreateInput()
+
+
+def order_create_input(data: Any) -> dict[str, Any]:
+    """The validated data of ``OrderCreateInput(data=data)``, without building the serializer
+    anew. Raises ValidationError with the same details as ``is_valid(raise_exception=True)``."""
+    validated: dict[str, Any] = _ORDER_CREATE_INPUT.run_validation(data)
+    return validated
 
 
 class PaymentInput(serializers.Serializer):
@@ -242,6 +255,18 @@ class OrderDetailOutput(OrderSummaryOutput):
 
     def get_allowed_transitions(self, order: Order) -> list[str]:
         return sorted(transitions.allowed_from(order.status))
+
+
+# One instance for the process: DRF copies a serializer's declared fields (about a hundred
+# here, nested ones included) for every new instance, which costs more than the
+# representation itself. ``to_representation`` only reads the bound fields (no context, no
+# state kept between calls), so threads can share it.
+_ORDER_DETAIL_OUTPUT = OrderDetailOutput()
+
+
+def order_detail_data(order: Order) -> ReturnDict:
+    """``OrderDetailOutput(order).data``, without building the serializer anew."""
+    return ReturnDict(_ORDER_DETAIL_OUTPUT.to_representation(order), serializer=_ORDER_DETAIL_OUTPUT)
 
 
 class PaymentOrderOutput(serializers.Serializer):

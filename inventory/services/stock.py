@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from inventory.locks import lock_stock_of_products
@@ -97,16 +97,36 @@ class _Ledger:
         )
 
     def flush(self) -> None:
-        # F() expressions: the database adds to the value it holds, and its constraints have
-        # the last word (allocated <= on_hand, both >= 0).
-        for stock_id, (on_hand, allocated) in sorted(self.deltas.items()):
-            if on_hand or allocated:
-                StockLevel.objects.filter(pk=stock_id).update(
-                    on_hand=F("on_hand") + on_hand, allocated=F("allocated") + allocated
-                )
+        changes = [
+            (pk, on_hand, allocated) for pk, (on_hand, allocated) in sorted(self.deltas.items()) if on_hand or allocated
+        ]
+        _add_to_counters(changes)
         StockMovement.objects.bulk_create(self.rows)
         self.deltas.clear()
         self.rows = []
+
+
+def _add_to_counters(changes: list[tuple[int, int, int]]) -> None:
+    """Adds (stock id, on hand, allocated) deltas to the counters. The database adds to the
+    value it holds, and its constraints have the last word (allocated <= on_hand, both >= 0).
+    The rows are locked already (``lock_stock_of_products``), so on PostgreSQL one
+    ``UPDATE ... FROM (VALUES ...)`` changes them all without taking a lock out of order."""
+    if not changes:
+        return
+    if connection.vendor != "postgresql" or len(changes) == 1:
+        for stock_id, on_hand, allocated in changes:
+            StockLevel.objects.filter(pk=stock_id).update(
+                on_hand=F("on_hand") + on_hand, allocated=F("allocated") + allocated
+            )
+        return
+    values = ", ".join(["(%s::bigint, %s::integer, %s::integer)"] * len(changes))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {StockLevel._meta.db_table} AS s "  # noqa: S608  (table name from the model, values bound)
+            "SET on_hand = s.on_hand + d.on_hand, allocated = s.allocated + d.allocated "
+            f"FROM (VALUES {values}) AS d (id, on_hand, allocated) WHERE s.id = d.id",
+            [value for change in changes for value in change],
+        )
 
 
 def _usable(stocks: Iterable[StockLevel]) -> list[StockLevel]:
@@ -159,7 +179,7 @@ def _allocate(
                 continue
             ledger.move(stock, MovementKind.ALLOCATION, allocated=take, order_number=r.order_number)
             r.quantity_allocated += take
-            key = (r.pk, stock.pk)
+            key = (id(r), stock.pk)  # the reservation may not be saved yet
             if key in allocations:
                 allocations[key].quantity += take
             else:
@@ -186,7 +206,6 @@ def _save_allocations(allocations: list[Allocation]) -> None:
     Allocation.objects.bulk_create(new)
 
 
-@transaction.atomic
 def stock_reserve_order(
     *,
     actor: Actor,
@@ -199,13 +218,16 @@ def stock_reserve_order(
     warehouse that can ship the whole order if there is one, bins in pick order.
 
     With ``allow_backorder`` False, raises StockShort naming every short line with what is
-    available (the caller's transaction rolls back, so nothing is written). With True, what
-    cannot be allocated waits as a backorder until stock is received.
+    available; nothing is written then. With True, what cannot be allocated waits as a
+    backorder until stock is received.
     """
-    stocks = lock_stock_of_products(line.product_id for line in lines)
-    available_before = {line.product_id: _available(_usable(stocks), line.product_id) for line in lines}
-    reservations = Reservation.objects.bulk_create(
-        [
+    # Atomic without a savepoint of its own: the allocation is planned in memory before
+    # anything is written, so a short order raises (below, outside the block) having written
+    # nothing, and a failing statement would abort the caller's transaction in any case.
+    with transaction.atomic(savepoint=False):
+        stocks = lock_stock_of_products(line.product_id for line in lines)
+        available_before = {line.product_id: _available(_usable(stocks), line.product_id) for line in lines}
+        reservations = [
             Reservation(
                 order_number=order_number,
                 line_id=line.line_id,
@@ -215,30 +237,29 @@ def stock_reserve_order(
             )
             for line in lines
         ]
-    )
-    ledger = _Ledger(actor, order_number=order_number)
-    allocations = _allocate(reservations, stocks, ledger, by_order=True)
-    short = [(line, r) for line, r in zip(lines, reservations, strict=True) if r.quantity_short]
-    if short and not allow_backorder:
-        raise StockShort(
-            "Not enough stock for: "
-            + "; ".join(
-                f"{line.sku} (ordered {line.quantity}, available {available_before[line.product_id]})"
-                for line, _r in short
-            )
-            + ". Order less, or send allow_backorder true to accept the order and wait for stock.",
-            extra={
-                "lines": [
-                    {"sku": line.sku, "requested": line.quantity, "available": available_before[line.product_id]}
-                    for line, _r in short
-                ]
-            },
+        ledger = _Ledger(actor, order_number=order_number)
+        allocations = _allocate(reservations, stocks, ledger, by_order=True)
+        short = [line for line, r in zip(lines, reservations, strict=True) if r.quantity_short]
+        if not short or allow_backorder:
+            # Saved with what they were allocated; the allocations are new, as the reservations are.
+            Reservation.objects.bulk_create(reservations)
+            ledger.flush()
+            Allocation.objects.bulk_create(allocations)
+            alerts.check_reorder_points([line.product_id for line in lines], stocks)
+            return reservations
+    raise StockShort(
+        "Not enough stock for: "
+        + "; ".join(
+            f"{line.sku} (ordered {line.quantity}, available {available_before[line.product_id]})" for line in short
         )
-    ledger.flush()
-    _save_allocations(allocations)
-    Reservation.objects.bulk_update([r for r in reservations if r.quantity_allocated], ["quantity_allocated"])
-    alerts.check_reorder_points([line.product_id for line in lines], stocks)
-    return reservations
+        + ". Order less, or send allow_backorder true to accept the order and wait for stock.",
+        extra={
+            "lines": [
+                {"sku": line.sku, "requested": line.quantity, "available": available_before[line.product_id]}
+                for line in short
+            ]
+        },
+    )
 
 
 def _available(stocks: list[StockLevel], product_id: int) -> int:

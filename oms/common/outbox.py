@@ -26,7 +26,7 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -64,13 +64,64 @@ def outbox_enqueue(*, task: str, key: str, payload: dict[str, Any]) -> OutboxMes
 
 
 def outbox_emit(*, topic: str, key: str, payload: dict[str, Any]) -> list[OutboxMessage]:
-    """Writes one message per task routed to ``topic``; nothing when none is."""
-    messages = []
-    for task in settings.OMS_OUTBOX_ROUTES.get(topic, ()):
-        message = outbox_enqueue(task=task, key=f"{key}>{task}", payload={**payload, "topic": topic})
-        if message is not None:
-            messages.append(message)
+    """Writes one message per task routed to ``topic``; nothing when none is. A message whose
+    key exists already is not written again (the same cause, written once). Returns the
+    messages written.
+
+    On PostgreSQL the messages are written in one ``INSERT ... ON CONFLICT (key) DO NOTHING``
+    (no savepoint per message) and relayed together after commit."""
+    tasks = settings.OMS_OUTBOX_ROUTES.get(topic, ())
+    if not tasks:
+        return []
+    if connection.vendor != "postgresql":
+        written = (
+            outbox_enqueue(task=task, key=f"{key}>{task}", payload={**payload, "topic": topic}) for task in tasks
+        )
+        return [message for message in written if message is not None]
+    available_at = timezone.now() + _lease()
+    messages = _insert_new_keys(
+        [
+            OutboxMessage(
+                key=f"{key}>{task}", task=task, payload={**payload, "topic": topic}, available_at=available_at
+            )
+            for task in tasks
+        ]
+    )
+    if messages:
+        transaction.on_commit(partial(outbox_relay, [message.pk for message in messages]), robust=True)
     return messages
+
+
+def _insert_new_keys(messages: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Inserts the messages whose key is not stored yet, in one statement (PostgreSQL); a
+    concurrent transaction writing the same key is waited for, as the unique index makes any
+    insert wait. Returns the messages inserted, with their ids."""
+    meta = OutboxMessage._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+
+    def quote(name: str | None) -> str:
+        assert name is not None  # a concrete field always has a column
+        return connection.ops.quote_name(name)
+
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [f.get_db_prep_save(f.pre_save(message, True), connection) for message in messages for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+            f"VALUES {', '.join([row] * len(messages))} "
+            f"ON CONFLICT ({quote(meta.get_field('key').column)}) DO NOTHING "
+            f"RETURNING {quote(meta.pk.column)}, {quote(meta.get_field('key').column)}",
+            params,
+        )
+        ids = {message_key: pk for pk, message_key in cursor.fetchall()}
+    inserted = []
+    for message in messages:
+        if message.key in ids:
+            message.pk = ids.pop(message.key)
+            message._state.adding = False
+            message._state.db = connection.alias
+            inserted.append(message)
+    return inserted
 
 
 # After the broker refused a message, this process sends nothing for a few seconds: every

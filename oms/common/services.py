@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from oms.common.errors import AuthenticationFailed, Forbidden, IdempotencyKeyReused, InvalidInput
@@ -220,22 +220,41 @@ def idempotency_claim(*, owner: str, scope: str, key: str, fingerprint: str) -> 
     with the same key blocks on the unique index until this transaction ends.
     Raises IdempotencyKeyReused when the key was used with a different request body.
     """
-    try:
-        with transaction.atomic():
-            IdempotencyKey.objects.create(owner=owner, scope=scope, key=key, fingerprint=fingerprint)
+    if _claim_key(owner=owner, scope=scope, key=key, fingerprint=fingerprint):
         return None
-    except IntegrityError:
-        existing = IdempotencyKey.objects.get(owner=owner, scope=scope, key=key)
+    existing = IdempotencyKey.objects.get(owner=owner, scope=scope, key=key)
     if existing.fingerprint != fingerprint:
         raise _key_reused(key)
     return existing
 
 
+def _claim_key(*, owner: str, scope: str, key: str, fingerprint: str) -> bool:
+    """Inserts the key; returns False when it exists already (after waiting for a concurrent
+    transaction holding it to end). On PostgreSQL one ``INSERT ... ON CONFLICT DO NOTHING``,
+    elsewhere an insert in a savepoint."""
+    if connection.vendor != "postgresql":
+        try:
+            with transaction.atomic():
+                IdempotencyKey.objects.create(owner=owner, scope=scope, key=key, fingerprint=fingerprint)
+        except IntegrityError:
+            return False
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {IdempotencyKey._meta.db_table} "  # noqa: S608  (table name from the model, values bound)
+            "(owner, scope, key, fingerprint, resource_id, created_at) VALUES (%s, %s, %s, %s, '', %s) "
+            "ON CONFLICT (owner, scope, key) DO NOTHING RETURNING id",
+            [owner, scope, key, fingerprint, timezone.now()],
+        )
+        return cursor.fetchone() is not None
+
+
 def idempotency_check(*, owner: str, scope: str, key: str, fingerprint: str) -> None:
     """Raises IdempotencyKeyReused early, before the body is even validated, when ``key``
     already belongs to a different request body."""
-    existing = IdempotencyKey.objects.filter(owner=owner, scope=scope, key=key).first()
-    if existing is not None and existing.fingerprint != fingerprint:
+    stored = IdempotencyKey.objects.filter(owner=owner, scope=scope, key=key).values_list("fingerprint", flat=True)
+    earlier = next(iter(stored), None)  # the key is unique: no ordering needed
+    if earlier is not None and earlier != fingerprint:
         raise _key_reused(key)
 
 

@@ -167,7 +167,8 @@ def order_create(*, actor: Actor, draft: OrderDraft, idempotency: IdempotencyDat
     try:
         return _order_create(actor=actor, draft=draft, idempotency=idempotency)
     except IntegrityError:
-        # A concurrent order took the same channel reference between our check and insert.
+        # The channel already has an order with this reference (the unique constraint on
+        # channel and reference; nothing was written).
         existing = Order.objects.filter(channel=draft.channel, external_reference=draft.external_reference).first()
         if draft.external_reference and existing is not None:
             raise _duplicate_reference(existing) from None
@@ -194,10 +195,8 @@ def _order_create(*, actor: Actor, draft: OrderDraft, idempotency: IdempotencyDa
 
     method = _shipping_method(draft.shipping_method)
     order_lines = _build_lines(draft.lines)
-    if draft.external_reference:
-        existing = Order.objects.filter(channel=draft.channel, external_reference=draft.external_reference).first()
-        if existing is not None:
-            raise _duplicate_reference(existing)
+    # A reference the channel used already is refused by the unique constraint when the
+    # order is inserted (``order_create`` turns that into the Conflict), before any stock.
 
     addresses = [Address(**vars(draft.shipping_address))]
     if draft.billing_address is not None and draft.billing_address != draft.shipping_address:
@@ -231,12 +230,6 @@ def _order_create(*, actor: Actor, draft: OrderDraft, idempotency: IdempotencyDa
     for line in order_lines:
         line.order = order
     OrderLine.objects.bulk_create(order_lines)
-    reservations = stock_reserve_order(
-        actor=actor,
-        order_number=order.number,
-        lines=[DemandLine(line.pk, line.product_id, line.sku, line.quantity) for line in order_lines],
-        allow_backorder=settings.OMS_ALLOW_BACKORDER if draft.allow_backorder is None else draft.allow_backorder,
-    )
     created_event = _record_event(
         order=order,
         actor=actor,
@@ -258,6 +251,15 @@ def _order_create(*, actor: Actor, draft: OrderDraft, idempotency: IdempotencyDa
         idempotency_complete(
             owner=idempotency.owner, scope=IDEMPOTENCY_SCOPE, key=idempotency.key, resource_id=order.number
         )
+    # Stock last: every placement of these SKUs queues on their stock rows, so they are locked
+    # just before the commit and held for as short a time as possible (the lock order is kept:
+    # the new order's rows, then stock).
+    reservations = stock_reserve_order(
+        actor=actor,
+        order_number=order.number,
+        lines=[DemandLine(line.pk, line.product_id, line.sku, line.quantity) for line in order_lines],
+        allow_backorder=settings.OMS_ALLOW_BACKORDER if draft.allow_backorder is None else draft.allow_backorder,
+    )
     return OrderCreateResult(
         order=order, created=True, lines=order_lines, events=[created_event], reservations=reservations
     )

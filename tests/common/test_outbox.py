@@ -255,3 +255,41 @@ def test_an_unexpected_error_is_retried_rather_than_lost(task: FakeBroker) -> No
     message.refresh_from_db()
     assert outcome.state == "retry" and message.state == OutboxState.PENDING
     assert "KeyError" in message.last_error
+
+
+@override_settings(OMS_OUTBOX_ROUTES={"order.packed": [TASK]})
+def test_an_event_emitted_twice_is_written_once_without_breaking_the_callers_transaction(task: FakeBroker) -> None:
+    with transaction.atomic():
+        first = outbox.outbox_emit(topic="order.packed", key="order.packed:OMS-1:1", payload={"order": "OMS-1"})
+        again = outbox.outbox_emit(topic="order.packed", key="order.packed:OMS-1:1", payload={"order": "OMS-1"})
+        OutboxMessage.objects.count()  # the transaction is still usable
+
+    assert again == []
+    assert [m.pk for m in first] == list(OutboxMessage.objects.values_list("pk", flat=True))
+    stored = OutboxMessage.objects.get()
+    assert (stored.key, stored.task, stored.payload) == (
+        f"order.packed:OMS-1:1>{TASK}",
+        TASK,
+        {"order": "OMS-1", "topic": "order.packed"},
+    )
+    assert stored.state == OutboxState.PENDING and stored.available_at > stored.created_at
+
+
+class AnyTaskBroker(FakeBroker):
+    def send_task(self, name: str, args: list[Any], countdown: float | None = None) -> None:
+        self.calls.append(([name, *args], countdown))
+
+
+@override_settings(OMS_OUTBOX_ROUTES={"order.packed": [TASK, "tests.outbox.other"]})
+def test_the_messages_of_an_event_are_relayed_after_commit(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    broker = AnyTaskBroker()
+    monkeypatch.setattr(outbox, "current_app", broker)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        messages = outbox.outbox_emit(topic="order.packed", key="order.packed:OMS-1:1", payload={"order": "OMS-1"})
+        assert broker.calls == []
+
+    assert sorted(broker.calls) == sorted(([m.task, m.pk], None) for m in messages)
+    assert len(messages) == 2

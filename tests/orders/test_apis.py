@@ -968,6 +968,36 @@ def test_the_page_size_is_capped(integrator) -> None:
     assert len(response.data["results"]) == 1
 
 
+def _placement_queries(client: APIClient, body: dict[str, Any], key: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(ORDERS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 201, response.data
+    return len(ctx.captured_queries)
+
+
+def test_placing_an_order_costs_the_same_queries_for_1_and_3_lines(integrator, catalogue) -> None:
+    # Given three stocked SKUs (and a first request, which also stamps the key's last use)
+    for sku in ("MUG-1", "CAP-1"):
+        stock_up(sku, 10)
+    integrator.post(ORDERS_URL, order_payload(), format="json")
+    three_lines = [
+        {"sku": "TSHIRT-RED-M", "quantity": 1},
+        {"sku": "MUG-1", "quantity": 2},
+        {"sku": "CAP-1", "quantity": 1},
+    ]
+
+    # When an order of one line and one of three are placed with an Idempotency-Key
+    one = _placement_queries(integrator, order_payload(), "key-one")
+    three = _placement_queries(integrator, order_payload(lines=three_lines), "key-three")
+
+    # Then both cost the same 21 statements: API key, permissions; then the
+    # transaction (a savepoint and its release here, inside the test's) with the key claim,
+    # shipping method, products, address, number, order, lines, event, outbox
+    # messages, the key's completion, and last the stock: lock and re-check, reservations,
+    # counters, ledger, allocations, reorder rules. The relay after commit does not run here.
+    assert one == three == 21
+
+
 def _list_queries(client: APIClient) -> int:
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(ORDERS_URL)
