@@ -219,11 +219,10 @@ class ServiceWorker(Worker):
 RAW_STEPS = [
     (1, "BEGIN"),
     (1, "SELECT the SKUs' stock rows with bins and warehouses ORDER BY id FOR NO KEY UPDATE"),
-    (1, "INSERT 3 reservations RETURNING id"),
-    (3, "UPDATE counters, one statement per stock row, as the service does"),
+    (1, "INSERT 3 reservations with what they were allocated, RETURNING id"),
+    (1, "UPDATE the counters of every stock row in one statement, as the service does"),
     (1, "INSERT 3 ledger rows"),
     (1, "INSERT 3 allocations"),
-    (1, "UPDATE the 3 reservations' quantity_allocated in one statement"),
     (1, "COMMIT"),
 ]
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import math
+import multiprocessing
 import os
 import platform
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,9 +22,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
+import requests
 from psycopg2 import sql
 
 ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
 
 
 def percentile_ms(latencies: list[float], q: float) -> float:
@@ -203,23 +207,18 @@ def setup_django(env: dict[str, str]) -> None:
 
 
 @contextlib.contextmanager
-def celery_worker(
-    env: dict[str, str], concurrency: int, log: Path, *, node: str, queue: str = "celery"
+def logged_process(
+    command: list[str], env: dict[str, str], log: Path, *, ready: bytes, what: str
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """``celery -A oms worker -c N -Q queue -n node`` with ``env`` (the benchmark's database and
-    Redis), its output in ``log``; yields once it is ready, and stops it on leaving."""
+    """Runs ``command`` with its output in ``log``; yields once the log holds ``ready``, and
+    stops it on leaving (SIGTERM, then SIGKILL after 30 s)."""
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "oms", "worker", "-c", str(concurrency), "-Q", queue,
-             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", node],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
-        while b" ready." not in log.read_bytes():
+        while ready not in log.read_bytes():
             if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"The Celery worker did not start; its log:\n{log.read_text()[-3000:]}")
+                raise SystemExit(f"{what} did not start; its log:\n{log.read_text()[-3000:]}")
             time.sleep(0.1)
         yield process
     finally:
@@ -231,6 +230,27 @@ def celery_worker(
             process.wait()
 
 
+def celery_worker(
+    env: dict[str, str], concurrency: int, log: Path, *, node: str, queue: str | None = "celery"
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    """``celery -A oms worker -c N -Q queue -n node`` with ``env`` (the benchmark's database and
+    Redis), its output in ``log``; ready once it says so, stopped on leaving. ``queue`` None
+    consumes every queue the settings declare, as production's worker does."""
+    command = [sys.executable, "-m", "celery", "-A", "oms", "worker", "-c", str(concurrency)]
+    command += ["-Q", queue] if queue else []
+    command += ["--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", node]
+    return logged_process(command, env, log, ready=b" ready.", what="The Celery worker")
+
+
+def celery_beat(
+    env: dict[str, str], log: Path, schedule: Path
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    """``celery -A oms beat`` (its own process, as in docker-compose.yml), the schedule file at
+    ``schedule``; ready once it has started."""
+    command = [sys.executable, "-m", "celery", "-A", "oms", "beat", "--loglevel", "INFO", "-s", str(schedule)]
+    return logged_process(command, env, log, ready=b"beat: Starting", what="Celery beat")
+
+
 def order_numbers(message_ids: list[int]) -> list[str]:
     """The order numbers in the payloads of these outbox messages (Django set up)."""
     from oms.common.models import OutboxMessage
@@ -239,6 +259,227 @@ def order_numbers(message_ids: list[int]) -> list[str]:
         payload["order"]
         for payload in OutboxMessage.objects.filter(pk__in=message_ids).values_list("payload", flat=True)
     ]
+
+
+# --- the request an integrator sends ------------------------------------------------------------
+
+
+def order_body(
+    reference: str, lines: list[tuple[str, int]], *, shipping_method: str = "standard", email: str = "ann@example.com"
+) -> dict[str, Any]:
+    """The contract body of ``POST /api/v1/orders/``: (SKU, quantity) lines, one customer in Warsaw."""
+    return {
+        "channel": "web",
+        "external_reference": reference,
+        "currency": "EUR",
+        "customer": {"email": email, "name": "Ann Lee", "phone": "+48600100200"},
+        "shipping_address": {
+            "name": "Ann Lee",
+            "line1": "Main St 1",
+            "city": "Warsaw",
+            "postal_code": "00-001",
+            "country": "PL",
+            "phone": "+48600100200",
+        },
+        "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in lines],
+        "shipping_method": shipping_method,
+    }
+
+
+# --- gunicorn with production settings --------------------------------------------------------
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    """``manage.py <args>`` with ``env`` in a subprocess; its output, or SystemExit on failure."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def gunicorn_options(*, workers: int, threads: int, worker_class: str) -> list[str]:
+    if worker_class == "sync":
+        return ["--workers", str(workers), "--worker-class", "sync"]
+    return ["--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "5"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], options: list[str], log_path: Path) -> Iterator[tuple[str, int]]:
+    """Runs gunicorn in the background; yields (base URL, master pid) once /healthz answers 200.
+    Always stops it, gracefully first."""
+    port = free_port()
+    command = [
+        str(BIN / "gunicorn"), "oms.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        *options, "--log-level", "warning",
+        "--no-control-socket",  # one fixed path per user: another gunicorn (a test) would share it
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"gunicorn exited with {process.returncode}:\n{log_tail(log_path)}")
+            try:
+                if requests.get(base_url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"gunicorn did not become healthy in 30 s:\n{log_tail(log_path)}")
+            time.sleep(0.2)
+        yield base_url, process.pid
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+# --- memory of processes (Linux /proc) ---------------------------------------------------------
+
+
+def memory_kib(pid: int) -> tuple[int, int] | None:
+    """(resident set now, its peak: VmRSS, VmHWM) of a process in KiB, or None when it is gone."""
+    values: dict[str, int] = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, rest = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                values[name] = int(rest.split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if len(values) != 2:
+        return None  # a zombie has no memory lines
+    return values["VmRSS"], values["VmHWM"]
+
+
+def proportional_kib(pid: int) -> int | None:
+    """A process's proportional set size (Pss: its own pages plus its share of the pages it
+    shares, such as a forked pool's) in KiB, from ``/proc/<pid>/smaps_rollup``; None when unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def reset_peak_memory(pid: int) -> bool:
+    """Starts a process's VmHWM again from its current RSS (``/proc/<pid>/clear_refs``, Linux
+    4.0+, for a process of the same user); False when it cannot."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of a process, by pid."""
+    return sorted(child for child, ppid, _ in iter_processes() if ppid == pid)
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+# --- an SMTP sink, in its own process ----------------------------------------------------------
+
+
+class _CountingHandler:
+    """aiosmtpd handler: accepts every message and counts it."""
+
+    def __init__(self, counter: Any) -> None:
+        self.counter = counter
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.counter.get_lock():
+            self.counter.value += 1
+        return "250 Message accepted for delivery"
+
+
+def _sink_main(port: int, counter: Any, ready: Any, stop: Any) -> None:
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(_CountingHandler(counter), hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()
+    stop.wait()
+    controller.stop()
+
+
+class Sink:
+    """An SMTP server on 127.0.0.1 in a child process; ``count`` is what it has accepted."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        context = multiprocessing.get_context("spawn")
+        self._counter = context.Value("q", 0)
+        self._ready, self._stop = context.Event(), context.Event()
+        self._process = context.Process(
+            target=_sink_main, args=(self.port, self._counter, self._ready, self._stop), name="smtp-sink", daemon=True
+        )
+
+    def start(self) -> None:
+        self._process.start()
+        if not self._ready.wait(30):
+            raise SystemExit("The SMTP sink did not start within 30 s.")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+
+    @property
+    def pid(self) -> int:
+        return int(self._process.pid or 0)
+
+    @property
+    def count(self) -> int:
+        return int(self._counter.value)
+
+    def wait_for(self, total: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.count < total:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def env(self) -> dict[str, str]:
+        """The settings that send Django's mail here."""
+        return {
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(self.port),
+            "EMAIL_USE_TLS": "",
+            "EMAIL_HOST_USER": "",
+            "EMAIL_HOST_PASSWORD": "",
+        }
 
 
 # --- the stock writes of placing an order, in raw SQL (the baseline both benchmarks use) ------
@@ -256,34 +497,29 @@ SQL_RESERVATIONS = (
     "(order_number, line_id, product_id, quantity, quantity_allocated, quantity_picked, priority_at, created_at) "
     "VALUES {} RETURNING id"
 )
-SQL_COUNTER = "UPDATE inventory_stocklevel SET on_hand = on_hand + %s, allocated = allocated + %s WHERE id = %s"
+SQL_COUNTERS = (
+    "UPDATE inventory_stocklevel s SET on_hand = s.on_hand + v.on_hand, allocated = s.allocated + v.allocated "
+    "FROM (VALUES {}) AS v(id, on_hand, allocated) WHERE s.id = v.id"
+)
 SQL_MOVEMENTS = (
     "INSERT INTO inventory_stockmovement (product_id, location_id, kind, on_hand_delta, allocated_delta, "
     "reason, note, order_number, reference, actor_kind, actor_label, created_at) VALUES {}"
 )
 SQL_ALLOCATIONS = "INSERT INTO inventory_allocation (reservation_id, stock_id, quantity, created_at) VALUES {}"
-SQL_RESERVED = (
-    "UPDATE inventory_reservation r SET quantity_allocated = v.quantity "
-    "FROM (VALUES {}) AS v(id, quantity) WHERE r.id = v.id"
-)
 
 
 def raw_allocate(cur: Any, *, number: str, lines: list[tuple[int, int, int]], actor_label: str, now: datetime) -> None:
     """What ``stock_reserve_order`` writes for (line id, product id, units) lines, by hand:
-    lock the SKUs' stock rows in id order, insert reservations, raise the counters, write the
-    ledger and allocation rows, mark the reservations allocated. Raises RuntimeError when short."""
+    lock the SKUs' stock rows in id order, plan the allocation, insert the reservations with
+    what they were allocated, raise the counters (one statement), write the ledger and
+    allocation rows. Raises RuntimeError when short."""
     product_ids = tuple(sorted({product_id for _, product_id, _ in lines}))
     cur.execute(SQL_LOCK, [product_ids])
     stocks = [list(row) for row in cur.fetchall()]
     stocks.sort(key=lambda s: (s[5], s[6]))  # pick sequence, bin code
-    values = sql.SQL(", ").join(sql.SQL("(%s, %s, %s, %s, 0, 0, NULL, %s)") for _ in lines)
-    cur.execute(
-        sql.SQL(SQL_RESERVATIONS).format(values),
-        [v for line_id, pid, units in lines for v in (number, line_id, pid, units, now)],
-    )
-    reservation_ids = [row[0] for row in cur.fetchall()]
-    taken: list[tuple[int, list[Any], int]] = []  # (reservation id, stock row, units)
-    for reservation_id, (_, product_id, units) in zip(reservation_ids, lines, strict=True):
+    taken: list[tuple[int, list[Any], int]] = []  # (line index, stock row, units)
+    allocated = [0] * len(lines)
+    for index, (_, product_id, units) in enumerate(lines):
         need = units
         for stock in stocks:
             if stock[1] != product_id or need == 0:
@@ -292,11 +528,29 @@ def raw_allocate(cur: Any, *, number: str, lines: list[tuple[int, int, int]], ac
             if take > 0:
                 stock[4] += take
                 need -= take
-                taken.append((reservation_id, stock, take))
+                allocated[index] += take
+                taken.append((index, stock, take))
         if need:
             raise RuntimeError(f"short of stock for product {product_id}")
+    values = sql.SQL(", ").join(sql.SQL("(%s, %s, %s, %s, %s, 0, NULL, %s)") for _ in lines)
+    cur.execute(
+        sql.SQL(SQL_RESERVATIONS).format(values),
+        [
+            v
+            for (line_id, pid, units), done in zip(lines, allocated, strict=True)
+            for v in (number, line_id, pid, units, done, now)
+        ],
+    )
+    reservation_ids = [row[0] for row in cur.fetchall()]
+    counters: dict[int, int] = {}
     for _, stock, units in taken:
-        cur.execute(SQL_COUNTER, [0, units, stock[0]])
+        counters[stock[0]] = counters.get(stock[0], 0) + units
+    cur.execute(
+        sql.SQL(SQL_COUNTERS).format(
+            sql.SQL(", ").join(sql.SQL("(%s::bigint, 0::integer, %s::integer)") for _ in counters)
+        ),
+        [v for stock_id in sorted(counters) for v in (stock_id, counters[stock_id])],
+    )
     cur.execute(
         sql.SQL(SQL_MOVEMENTS).format(
             sql.SQL(", ").join(
@@ -307,9 +561,5 @@ def raw_allocate(cur: Any, *, number: str, lines: list[tuple[int, int, int]], ac
     )
     cur.execute(
         sql.SQL(SQL_ALLOCATIONS).format(sql.SQL(", ").join(sql.SQL("(%s, %s, %s, %s)") for _ in taken)),
-        [v for reservation_id, s, units in taken for v in (reservation_id, s[0], units, now)],
-    )
-    cur.execute(
-        sql.SQL(SQL_RESERVED).format(sql.SQL(", ").join(sql.SQL("(%s, %s)") for _ in taken)),
-        [v for reservation_id, _, units in taken for v in (reservation_id, units)],
+        [v for index, s, units in taken for v in (reservation_ids[index], s[0], units, now)],
     )

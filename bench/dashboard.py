@@ -30,33 +30,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import secrets
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg2
-from benchlib import (  # bench/ is the script's own folder, first on sys.path
-    ROOT,
-    code_version,
-    cpu_model,
-    database_url,
-    dsn_for,
-    machine_busy_share,
-    migrate,
-    percentile_ms,
-    python_speed_ms,
-    setup_django,
+from benchlib import python_speed_ms, setup_django  # bench/ is the script's own folder, first on sys.path
+from pagebench import (
+    Page,
+    add_database_args,
+    figures_of,
+    jit_setting,
+    measure_page,
+    metered,
+    print_check,
+    print_plans,
+    print_table,
+    run_on_databases,
 )
-from psycopg2 import sql
 
 DEFAULT_DB_NAME = "oms_bench_dashboard"
 DEFAULT_SMALL_DB_NAME = "oms_bench_dashboard_small"
@@ -64,190 +57,9 @@ DEFAULT_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DEFAULT_DB_NAME}"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
 TARGET_MS = 300.0
 BENCH_USER = "bench-manager"
-SIZE_TOLERANCE = 0.01  # a kept database holds the asked number of orders within 1 %
-
-
-# --- the databases ---------------------------------------------------------------------------
-
-
-def _server(url: str) -> Any:
-    conn = psycopg2.connect(dsn_for(url, "postgres"))
-    conn.autocommit = True
-    return conn
-
-
-def database_exists(url: str, name: str) -> bool:
-    conn = _server(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            return cur.fetchone() is not None
-    finally:
-        conn.close()
-
-
-def order_count(url: str) -> int | None:
-    """Orders in the database at ``url`` (an estimate from the planner's statistics when they
-    are fresh, else a count), or None when it has no order table."""
-    conn = psycopg2.connect(dsn_for(url))
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT to_regclass('orders_order')")
-            if cur.fetchone()[0] is None:
-                return None
-            cur.execute("SELECT count(*) FROM orders_order")
-            return int(cur.fetchone()[0])
-    finally:
-        conn.close()
-
-
-def server_facts(url: str) -> str:
-    conn = psycopg2.connect(dsn_for(url, "postgres"))
-    try:
-        with conn.cursor() as cur:
-            facts = []
-            for setting in ("server_version", "shared_buffers", "work_mem", "effective_cache_size", "random_page_cost"):
-                cur.execute(sql.SQL("SHOW {}").format(sql.Identifier(setting)))
-                facts.append(f"{setting}={cur.fetchone()[0]}")
-            return ", ".join(facts)
-    finally:
-        conn.close()
-
-
-def database_size(url: str) -> str:
-    conn = psycopg2.connect(dsn_for(url))
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
-            return str(cur.fetchone()[0])
-    finally:
-        conn.close()
-
-
-def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-
-
-def prepare_database(*, url: str, name: str, orders: int, reuse: bool, env: dict[str, str]) -> str:
-    """Makes ``name`` hold ``orders`` demo orders and returns a sentence saying how. Only a
-    database whose name contains "bench" is ever dropped; ``reuse`` never drops or migrates."""
-    exists = database_exists(url, name)
-    if reuse:
-        if not exists:
-            raise SystemExit(f"--reuse: database {name!r} does not exist.")
-        pending = _manage(env, "migrate", "--check", "--plan")
-        if pending.returncode != 0:
-            raise SystemExit(f"--reuse: database {name!r} has unapplied migrations:\n{pending.stdout}")
-        count = order_count(url)
-        return f"reused as it is (--reuse), {count or 0:,} orders"
-    if "bench" not in name:
-        raise SystemExit(f"Refusing to drop or seed database {name!r}: its name must contain 'bench' (or use --reuse).")
-    if exists:
-        count = order_count(url)
-        if count is not None and abs(count - orders) <= max(orders * SIZE_TOLERANCE, 1):
-            migrate(env)
-            return f"reused: it already holds {count:,} orders (asked {orders:,}, within 1 %)"
-    conn = _server(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        conn.close()
-    migrate(env)
-    began = time.monotonic()
-    with tempfile.TemporaryDirectory() as folder:
-        seeded = _manage(
-            env, "seed_demo", "--orders", str(orders), "--credentials-file", str(Path(folder) / "credentials.txt")
-        )
-    if seeded.returncode != 0:
-        raise SystemExit(f"manage.py seed_demo failed:\n{seeded.stdout[-3000:]}\n{seeded.stderr[-3000:]}")
-    return (
-        f"dropped, re-created and seeded: seed_demo --orders {orders:,} took {time.monotonic() - began:.0f} s, "
-        f"{order_count(url) or 0:,} orders"
-    )
-
-
-def collect_static(env: dict[str, str]) -> None:
-    """The production storage (WhiteNoise's manifest) needs ``collectstatic`` first."""
-    done = _manage(env, "collectstatic", "--noinput")
-    if done.returncode != 0:
-        raise SystemExit(f"manage.py collectstatic failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
 
 
 # --- measuring, in a child process per database (Django is set up once per process) --------
-
-
-@dataclass
-class Page:
-    key: str  # stable name, the same on every database
-    label: str
-    url: str
-    status: int = 200
-
-
-@dataclass
-class Figures:
-    key: str
-    label: str
-    url: str
-    status: int
-    statuses: list[int]
-    cold_ms: float
-    times: list[float]  # seconds, per measured request
-    queries: list[int]
-    sql_seconds: list[float]
-    slowest_sql: str = ""
-    slowest_params: list[Any] = field(default_factory=list)
-    slowest_ms: float = 0.0
-    plan: str = ""
-
-    @property
-    def p50(self) -> float:
-        return percentile_ms(self.times, 0.5)
-
-    @property
-    def p95(self) -> float:
-        return percentile_ms(self.times, 0.95)
-
-    @property
-    def max_ms(self) -> float:
-        return max(self.times) * 1000 if self.times else float("nan")
-
-    @property
-    def sql_ms(self) -> float:
-        return percentile_ms(self.sql_seconds, 0.5)
-
-    @property
-    def query_count(self) -> str:
-        low, high = min(self.queries), max(self.queries)
-        return str(low) if low == high else f"{low}-{high}"
-
-    @property
-    def ok(self) -> bool:
-        return all(s == self.status for s in self.statuses)
-
-
-class QueryMeter:
-    """Counts and times the statements of the current thread's connection; keeps the slowest."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.seconds = 0.0
-        self.slowest: tuple[float, str, Any] = (0.0, "", None)
-
-    def __call__(self, execute: Callable[..., Any], sql_text: str, params: Any, many: bool, context: Any) -> Any:
-        began = time.perf_counter()
-        try:
-            return execute(sql_text, params, many, context)
-        finally:
-            spent = time.perf_counter() - began
-            self.count += 1
-            self.seconds += spent
-            if spent > self.slowest[0]:
-                self.slowest = (spent, sql_text, params)
 
 
 def _pages() -> tuple[list[Page], dict[str, int], dict[str, str]]:
@@ -354,44 +166,15 @@ def _bench_user() -> Any:
     return user
 
 
-@contextmanager
-def _metered() -> Iterator[QueryMeter]:
-    from django.db import connection
-
-    meter = QueryMeter()
-    with connection.execute_wrapper(meter):
-        yield meter
-
-
-def _get(client: Any, url: str) -> Any:
-    response = client.get(url)
-    if getattr(response, "streaming", False):
-        b"".join(response.streaming_content)
-    return response
-
-
-def _explain(sql_text: str, params: Any) -> str:
-    from django.db import connection
-
-    if not sql_text.lstrip().upper().startswith("SELECT"):
-        return ""
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql_text, params)
-        return "\n".join(row[0] for row in cursor.fetchall())
-
-
 def measure_pages(*, runs: int, warmup: int, explain: bool) -> dict[str, Any]:
-    from django.db import connection
     from django.test import Client
 
     from dashboard.services.incidents import incidents_sync
 
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW jit")
-        jit = cursor.fetchone()[0]
+    jit = jit_setting()
     syncs = []
     for _ in range(2):  # the first may open many incidents; the second is the minute-by-minute cost
-        with _metered() as meter:
+        with metered() as meter:
             began = time.perf_counter()
             opened = incidents_sync()
             syncs.append({"ms": (time.perf_counter() - began) * 1000, "opened": opened, "queries": meter.count,
@@ -402,7 +185,7 @@ def measure_pages(*, runs: int, warmup: int, explain: bool) -> dict[str, Any]:
     # The first rebuilds every day (as after a first start or kpi_rebuild); the second is what
     # the beat does every minute: the days whose orders changed in the last minutes, and today.
     for rebuild_all in (True, False):
-        with _metered() as meter:
+        with metered() as meter:
             began = time.perf_counter()
             refreshed = kpi_refresh(rebuild_all=rebuild_all)
             rollups.append({"ms": (time.perf_counter() - began) * 1000, "all": rebuild_all,
@@ -411,66 +194,24 @@ def measure_pages(*, runs: int, warmup: int, explain: bool) -> dict[str, Any]:
     pages, sizes, picked = _pages()
     client = Client()
     client.force_login(_bench_user())
-    results = []
-    for page in pages:
-        statuses, times, queries, sql_seconds = [], [], [], []
-        slowest: tuple[float, str, Any] = (0.0, "", None)
-        cold = 0.0
-        for n in range(warmup + runs):
-            with _metered() as meter:
-                began = time.perf_counter()
-                response = _get(client, page.url)
-                spent = time.perf_counter() - began
-            if n == 0:
-                cold = spent * 1000
-            if n < warmup:
-                continue
-            statuses.append(response.status_code)
-            times.append(spent)
-            queries.append(meter.count)
-            sql_seconds.append(meter.seconds)
-            if meter.slowest[0] > slowest[0]:
-                slowest = meter.slowest
-        figures = Figures(
-            key=page.key, label=page.label, url=page.url, status=page.status, statuses=statuses, cold_ms=cold,
-            times=times, queries=queries, sql_seconds=sql_seconds, slowest_sql=slowest[1],
-            slowest_params=[str(p) for p in slowest[2] or []], slowest_ms=slowest[0] * 1000,
-        )  # fmt: skip
-        if explain and figures.p95 >= TARGET_MS and slowest[1]:
-            figures.plan = _explain(slowest[1], slowest[2])
-        results.append(asdict(figures))
+    results = [
+        asdict(measure_page(client, page, runs=runs, warmup=warmup, target_ms=TARGET_MS, explain_over=explain))
+        for page in pages
+    ]
     return {"jit": jit, "syncs": syncs, "rollups": rollups, "sizes": sizes, "picked": picked, "pages": results}
 
 
-def run_child(url: str, env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
-        path = Path(out.name)
-    try:
-        child = subprocess.run(
-            [sys.executable, __file__, "--child-output", str(path), "--runs", str(args.runs), "--warmup",
-             str(args.warmup), *(["--explain"] if args.explain else [])],
-            cwd=ROOT, env={**env, "DATABASE_URL": url}, capture_output=True, text=True,
-        )  # fmt: skip
-        if child.returncode != 0:
-            raise SystemExit(f"Measuring {url} failed:\n{child.stdout[-3000:]}\n{child.stderr[-5000:]}")
-        result: dict[str, Any] = json.loads(path.read_text())
-        return result
-    finally:
-        path.unlink(missing_ok=True)
+def _child_args(args: argparse.Namespace) -> list[str]:
+    return ["--runs", str(args.runs), "--warmup", str(args.warmup), *(["--explain"] if args.explain else [])]
 
 
 # --- printing --------------------------------------------------------------------------------
 
 
-def _figures(data: dict[str, Any]) -> dict[str, Figures]:
-    return {p["key"]: Figures(**p) for p in data["pages"]}
-
-
 def print_results(big: dict[str, Any], small: dict[str, Any] | None, *, verbose: bool) -> list[str]:
     """Prints the table and returns the problems found (errors, differing query counts)."""
-    problems: list[str] = []
-    pages = _figures(big)
-    base = _figures(small) if small else {}
+    pages = figures_of(big)
+    base = figures_of(small) if small else {}
     print()
     for name, data in (("big", big), ("small", small)):
         if data:
@@ -488,50 +229,14 @@ def print_results(big: dict[str, Any], small: dict[str, Any] | None, *, verbose:
             f" {rollup['sql_ms'] / 1000:.1f} s in SQL" + ("" if rollup["all"] else " (beat runs it every minute)")
         )
     print()
-    header = "| page | status | cold ms | p50 ms | p95 ms | max ms | queries | SQL ms (p50) | SQL share | vs 300 ms |"
-    rule = "|---|---|---|---|---|---|---|---|---|---|"
-    if small:
-        header += " small DB p50 ms | small DB queries | same queries |"
-        rule += "---|---|---|"
-    print(header)
-    print(rule)
-    for key, f in pages.items():
-        share = f"{f.sql_ms / f.p50 * 100:.0f} %" if f.p50 else "n/a"
-        verdict = "PASS" if f.p95 < TARGET_MS else "OVER"
-        if not f.ok:
-            verdict = "ERROR " + ",".join(str(s) for s in sorted(set(f.statuses)))
-            problems.append(f"{f.label}: answered {sorted(set(f.statuses))}, expected {f.status}")
-        row = (
-            f"| {f.label} | {f.status} | {f.cold_ms:.0f} | {f.p50:.1f} | {f.p95:.1f} | {f.max_ms:.1f} | {f.query_count}"
-            f" | {f.sql_ms:.1f} | {share} | {verdict} |"
-        )
-        if small:
-            b = base.get(key)
-            if b is None:
-                row += " n/a | n/a | n/a |"
-            else:
-                same = b.query_count == f.query_count
-                row += f" {b.p50:.1f} | {b.query_count} | {'yes' if same else 'NO'} |"
-                if not same:
-                    problems.append(
-                        f"{f.label}: {b.query_count} queries on the small database, {f.query_count} on the big"
-                    )
-        print(row)
+    problems = print_table(pages, base, verdict_title=f"vs {TARGET_MS:.0f} ms")
     print()
     print(
         f"server time = the Client.get call in process (middleware, view, template, streamed body); p50/p95/max over"
         f" the measured requests, cold = the first request of the page; verdict on p95 against {TARGET_MS:.0f} ms;"
         " SQL ms = time inside cursor.execute (rows' transfer included)."
     )
-    if verbose or any(f.plan for f in pages.values()):
-        for f in pages.values():
-            if verbose or f.plan:
-                print(
-                    f"\n--- {f.label}: slowest statement {f.slowest_ms:.1f} ms\n{f.slowest_sql}"
-                    f"\n    params {f.slowest_params}"
-                )
-                if f.plan:
-                    print(f.plan)
+    print_plans(pages, verbose=verbose)
     return problems
 
 
@@ -540,21 +245,7 @@ def print_results(big: dict[str, Any], small: dict[str, Any] | None, *, verbose:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=1_000_000, help="orders in the big database (default 1,000,000)")
-    parser.add_argument(
-        "--db-name",
-        default=os.environ.get("BENCH_DB_NAME", DEFAULT_DB_NAME),
-        help=f"the big database (default {DEFAULT_DB_NAME}); kept when it holds --orders orders, else dropped and "
-        "seeded, and only if its name contains 'bench'",
-    )
-    parser.add_argument("--reuse", action="store_true", help="use --db-name as it is: never drop, migrate or seed it")
-    parser.add_argument(
-        "--baseline-orders",
-        type=int,
-        default=10_000,
-        help="orders in the small baseline database (default 10,000; 0 skips it)",
-    )
-    parser.add_argument("--baseline-db-name", default=DEFAULT_SMALL_DB_NAME, help=f"(default {DEFAULT_SMALL_DB_NAME})")
+    add_database_args(parser, db_name=DEFAULT_DB_NAME, small_db_name=DEFAULT_SMALL_DB_NAME)
     parser.add_argument("--runs", type=int, default=20, help="measured requests per page (default 20)")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured requests per page first (default 3)")
     parser.add_argument(
@@ -575,64 +266,21 @@ def main(argv: list[str] | None = None) -> int:
         result = measure_pages(runs=args.runs, warmup=args.warmup, explain=args.explain)
         Path(args.child_output).write_text(json.dumps(result, default=str))
         return 0
-    base_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
-    url, db_name = database_url(base_url, args.db_name, DEFAULT_DB_NAME)
-    with tempfile.TemporaryDirectory(prefix="oms-bench-static-") as static_root:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "oms.settings",
-            "DATABASE_URL": url,
-            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
-            "DJANGO_SECRET_KEY": os.environ.get("BENCH_SECRET_KEY", "bench-only-" + secrets.token_urlsafe(32)),
-            "DJANGO_ALLOWED_HOSTS": "testserver",
-            "OMS_STATIC_ROOT": static_root,
-        }
-        env.pop("DJANGO_DEBUG", None)
-        print("Dashboard benchmark")
-        print(f"  machine     : {os.cpu_count()} cores ({cpu_model()}), {platform.system()} {platform.release()}")
-        print(f"  Python      : {platform.python_version()}, sum(range(10**6)) takes {python_speed_ms():.1f} ms")
-        busy = machine_busy_share()
-        if busy is not None:
-            print(f"  before run  : {busy * 100:.0f}% of the cores busy (1-second sample)")
-            if busy > 0.1:
-                print("  ! the machine is not idle: other work competes for the cores")
-        print(f"  code        : {code_version()}")
-        print(f"  PostgreSQL  : {server_facts(url)}")
-        how = prepare_database(url=url, name=db_name, orders=args.orders, reuse=args.reuse, env=env)
-        print(f"  database    : {db_name} ({database_size(url)}): {how}")
-        small_url = ""
-        if args.baseline_orders:
-            small_url, small_name = database_url(base_url, args.baseline_db_name, DEFAULT_SMALL_DB_NAME)
-            if small_name == db_name:
-                raise SystemExit("--baseline-db-name must differ from --db-name.")
-            small_how = prepare_database(
-                url=small_url, name=small_name, orders=args.baseline_orders, reuse=False,
-                env={**env, "DATABASE_URL": small_url},
-            )  # fmt: skip
-            print(f"  baseline DB : {small_name} ({database_size(small_url)}): {small_how}")
-        print(
-            f"  workload    : each page {args.warmup} warm-up + {args.runs} measured GETs through Django's test Client"
-            f" as {BENCH_USER} (manager role), production settings (DEBUG off, Redis cache, collected static files)"
-        )
-        collect_static(env)
-        big = run_child(url, env, args)
-        print(f"  JIT         : {big['jit']} on the application's connections")
-        small = run_child(small_url, env, args) if small_url else None
+    run = run_on_databases(
+        title="Dashboard benchmark",
+        script=__file__,
+        args=args,
+        child_args=_child_args(args),
+        defaults=(DEFAULT_DB_NAME, DEFAULT_SMALL_DB_NAME, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL),
+        workload=f"each page {args.warmup} warm-up + {args.runs} measured GETs through Django's test Client"
+        f" as {BENCH_USER} (manager role), production settings (DEBUG off, Redis cache, collected static files)",
+    )
+    big, small = run.big, run.small
     problems = print_results(big, small, verbose=args.verbose)
     print(f"Python yardstick after the run: sum(range(10**6)) takes {python_speed_ms():.1f} ms")
-    pages = _figures(big)
+    pages = figures_of(big)
     over = [f.label for f in pages.values() if f.p95 >= TARGET_MS]
-    counts = ", ".join(f"{f.key} {f.query_count}" for f in pages.values())
-    if small:
-        print(
-            "Check: query counts "
-            + ("identical on both databases for every page" if not problems else "DIFFER or pages failed")
-            + f" ({counts})."
-        )
-    else:
-        print(f"Check: no small database (--baseline-orders 0); query counts on the big one: {counts}.")
-    for problem in problems:
-        print(f"  ! {problem}")
+    print_check(pages, problems, small=small is not None)
     print(f"Pages over {TARGET_MS:.0f} ms at p95: {', '.join(over) if over else 'none'}.")
     return 1 if problems else 0
 

@@ -17,7 +17,6 @@ See ``bench/README.md`` for the options and ``docs/performance.md`` for the figu
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import functools
 import hashlib
@@ -30,9 +29,6 @@ import platform
 import pstats
 import re
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,7 +38,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -53,14 +49,18 @@ import requests
 from psycopg2.extras import Json
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 from benchlib import (  # noqa: E402  (bench/ is the script's own folder)
     code_version,
     cpu_model,
     database_url,
     dsn_for,
+    gunicorn,
+    gunicorn_options,
+    log_tail,
     machine_busy_share,
     machine_ticks,
+    manage,
+    order_body,
     percentile_ms,
     python_speed_ms,
     raw_allocate,
@@ -88,24 +88,9 @@ CENT = Decimal("0.01")
 # --- the request an integrator sends --------------------------------------------------------
 
 
-def order_body(reference: str) -> dict[str, Any]:
-    """The contract body of POST /api/v1/orders/ with three lines."""
-    return {
-        "channel": "web",
-        "external_reference": reference,
-        "currency": "EUR",
-        "customer": {"email": "ann@example.com", "name": "Ann Lee", "phone": "+48600100200"},
-        "shipping_address": {
-            "name": "Ann Lee",
-            "line1": "Main St 1",
-            "city": "Warsaw",
-            "postal_code": "00-001",
-            "country": "PL",
-            "phone": "+48600100200",
-        },
-        "lines": [{"sku": sku, "quantity": quantity} for sku, _, _, quantity in PRODUCTS],
-        "shipping_method": SHIPPING_CODE,
-    }
+def placement_body(reference: str) -> dict[str, Any]:
+    """The contract body of POST /api/v1/orders/ with the three lines of PRODUCTS."""
+    return order_body(reference, [(sku, quantity) for sku, _, _, quantity in PRODUCTS], shipping_method=SHIPPING_CODE)
 
 
 def body_fingerprint(body: dict[str, Any]) -> str:
@@ -321,7 +306,7 @@ class ApiWorker:
         self.session.headers.update({"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"})
 
     def place(self, reference: str) -> str | None:
-        payload = json.dumps(order_body(reference))
+        payload = json.dumps(placement_body(reference))
         response = self.session.post(self.url, data=payload, headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=30)
         if response.status_code == 201:
             return None
@@ -346,33 +331,35 @@ class RawContext:
     scope: str
     number_prefix: str
     actor_label: str
+    outbox_tasks: tuple[str, ...]  # the tasks settings.OMS_OUTBOX_ROUTES gives "order.created"
+    outbox_lease_seconds: int
 
 
 # The statements of orders.services._order_create (with idempotency_claim/_complete), in order.
 # Kept as a list so the output can say exactly what the baseline includes.
 RAW_TRANSACTION_STEPS = [
     "BEGIN",
-    "SAVEPOINT + INSERT idempotency key + RELEASE SAVEPOINT  (idempotency_claim)",
+    "INSERT idempotency key ON CONFLICT DO NOTHING            (idempotency_claim)",
     "SELECT shipping method by code                          (_shipping_method)",
     "SELECT products WHERE sku IN (3 SKUs)                   (_build_lines)",
-    "SELECT order by (channel, external_reference)           (duplicate check)",
     "INSERT address RETURNING id                             (Address bulk_create)",
     "SELECT nextval(order id sequence)                       (_next_order_id)",
     "INSERT order                                            (order.save)",
     "INSERT 3 lines in one statement RETURNING id            (OrderLine bulk_create)",
-    "SELECT the SKUs' stock rows ORDER BY id FOR NO KEY UPDATE (stock_reserve_order)",
-    "INSERT 3 reservations; UPDATE counters (one per bin); INSERT ledger rows; INSERT allocations;"
-    " UPDATE reservations                                   (allocation)",
-    "SELECT reorder rules of the SKUs                        (check_reorder_points)",
     "INSERT order event RETURNING id                         (_record_event)",
+    "INSERT the order.created outbox messages (one statement)  (outbox_emit)",
     "UPDATE idempotency key SET resource_id                  (idempotency_complete)",
+    "SELECT the SKUs' stock rows ORDER BY id FOR NO KEY UPDATE (stock_reserve_order)",
+    "INSERT 3 reservations as allocated; UPDATE the counters (one statement); INSERT ledger rows;"
+    " INSERT allocations                                    (allocation)",
+    "SELECT reorder rules of the SKUs                        (check_reorder_points)",
     "COMMIT",
 ]
 RAW_REQUEST_EXTRA_STEPS = [
     "before: SELECT 1 (connection health check, CONN_HEALTH_CHECKS)",
     "before: SELECT API client JOIN user by key prefix (authentication)",
-    "before: SELECT user permissions, SELECT group permissions (has_perm)",
-    "before: SELECT idempotency key (idempotency_check, outside the transaction)",
+    "before: SELECT the user's and its groups' permissions, one query (ActionPermission)",
+    "after: SELECT the pending outbox messages (outbox_relay after commit; the broker send is not made)",
 ]
 
 SQL_SHIPPING = (
@@ -383,12 +370,9 @@ SQL_PRODUCTS = (
     "SELECT id, created_at, updated_at, sku, name, barcode, weight_grams, price, is_active "
     "FROM inventory_product WHERE sku IN %s ORDER BY sku"
 )
-SQL_DUPLICATE = (
-    "SELECT id FROM orders_order WHERE channel = %s AND external_reference = %s ORDER BY created_at DESC LIMIT 1"
-)
 SQL_CLAIM = (
     "INSERT INTO common_idempotencykey (owner, scope, key, fingerprint, resource_id, created_at) "
-    "VALUES (%s, %s, %s, %s, '', %s) RETURNING id"
+    "VALUES (%s, %s, %s, %s, '', %s) ON CONFLICT (owner, scope, key) DO NOTHING RETURNING id"
 )
 SQL_ADDRESS = (
     "INSERT INTO orders_address (name, company, line1, line2, city, region, postal_code, country, phone) "
@@ -398,8 +382,9 @@ SQL_NEXTVAL = "SELECT nextval(pg_get_serial_sequence('orders_order', 'id'))"
 SQL_ORDER = (
     "INSERT INTO orders_order (id, created_at, updated_at, number, channel, external_reference, status, currency, "
     "customer_email, customer_name, customer_phone, shipping_address_id, billing_address_id, shipping_method_id, "
-    "shipping_price, subtotal, total, amount_paid, customer_note, cancel_reason) "
-    "VALUES (%s, %s, %s, %s, %s, %s, 'unhandled', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, '', '')"
+    "shipping_price, subtotal, total, amount_paid, amount_refunded, customer_note, cancel_reason, "
+    "status_link_version) "
+    "VALUES (%s, %s, %s, %s, %s, %s, 'unhandled', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 0, '', '', 0)"
 )
 SQL_LINES = "INSERT INTO orders_orderline (order_id, position, product_id, sku, name, unit_price, quantity) VALUES "
 SQL_REORDER_RULES = (
@@ -410,26 +395,25 @@ SQL_EVENT = (
     "actor_user_id, actor_api_client_id, created_at) "
     "VALUES (%s, 'created', '', 'unhandled', '', %s, 'api_client', %s, %s, %s, %s) RETURNING id"
 )
+SQL_OUTBOX = (
+    "INSERT INTO common_outboxmessage (key, task, payload, state, attempts, last_error, created_at, available_at) "
+    "VALUES {} ON CONFLICT (key) DO NOTHING RETURNING id"
+)
+SQL_OUTBOX_PENDING = "SELECT id, task FROM common_outboxmessage WHERE id IN %s AND state = 'pending'"
 SQL_COMPLETE = "UPDATE common_idempotencykey SET resource_id = %s WHERE owner = %s AND scope = %s AND key = %s"
 
 SQL_AUTH = (
     "SELECT c.id, c.name, c.key_hash, c.revoked_at, c.last_used_at, u.id, u.is_active, u.username "
     "FROM common_apiclient c JOIN auth_user u ON u.id = c.user_id WHERE c.key_prefix = %s ORDER BY c.id LIMIT 1"
 )
-SQL_USER_PERMS = (
-    "SELECT ct.app_label, p.codename FROM auth_permission p "
-    "JOIN auth_user_user_permissions up ON up.permission_id = p.id "
-    "JOIN django_content_type ct ON ct.id = p.content_type_id WHERE up.user_id = %s"
-)
-SQL_GROUP_PERMS = (
-    "SELECT ct.app_label, p.codename FROM auth_permission p "
+SQL_PERMS = (
+    "SELECT FALSE, ct.app_label, p.codename FROM auth_permission p "
+    "JOIN django_content_type ct ON ct.id = p.content_type_id "
+    "JOIN auth_user_user_permissions up ON up.permission_id = p.id WHERE up.user_id = %s "
+    "UNION ALL SELECT TRUE, ct.app_label, p.codename FROM auth_permission p "
+    "JOIN django_content_type ct ON ct.id = p.content_type_id "
     "JOIN auth_group_permissions gp ON gp.permission_id = p.id "
-    "JOIN auth_group g ON g.id = gp.group_id JOIN auth_user_groups ug ON ug.group_id = g.id "
-    "JOIN django_content_type ct ON ct.id = p.content_type_id WHERE ug.user_id = %s"
-)
-SQL_IDEMPOTENCY_CHECK = (
-    "SELECT id, fingerprint, resource_id FROM common_idempotencykey "
-    "WHERE owner = %s AND scope = %s AND key = %s ORDER BY id LIMIT 1"
+    "JOIN auth_user_groups ug ON ug.group_id = gp.group_id WHERE ug.user_id = %s"
 )
 
 
@@ -447,8 +431,8 @@ class RawWorker:
     """The same placement written by hand: one psycopg2 connection, one transaction per order.
 
     With ``whole_request`` it also makes the reads the API makes around the service (health
-    check, authentication, permissions, the early idempotency check),
-    so the gap to the API is what Python, Django, DRF and HTTP add, not extra round trips.
+    check, authentication, permissions, the outbox relay's read after commit), so the gap to
+    the API is what Python, Django, DRF and HTTP add, not extra round trips.
     """
 
     round_trips: ClassVar[dict[bool, int]] = {}  # statements per order, by whole_request
@@ -461,7 +445,7 @@ class RawWorker:
 
     def place(self, reference: str) -> str | None:
         ctx = self.ctx
-        body = order_body(reference)
+        body = placement_body(reference)
         key = str(uuid.uuid4())
         fingerprint = body_fingerprint(body)
         now = datetime.now(UTC)
@@ -470,19 +454,18 @@ class RawWorker:
                 cur.execute("SELECT 1")
                 cur.execute(SQL_AUTH, [ctx.key_prefix])
                 cur.fetchone()
-                cur.execute(SQL_USER_PERMS, [ctx.user_id])
+                cur.execute(SQL_PERMS, [ctx.user_id, ctx.user_id])
                 cur.fetchall()
-                cur.execute(SQL_GROUP_PERMS, [ctx.user_id])
-                cur.fetchall()
-                cur.execute(SQL_IDEMPOTENCY_CHECK, [ctx.owner, ctx.scope, key])
-                cur.fetchone()
             cur.execute("BEGIN")
             try:
-                self._write(cur, body, reference, key, fingerprint, now)
+                _, message_ids = self._write(cur, body, reference, key, fingerprint, now)
                 cur.execute("COMMIT")
             except (psycopg2.Error, RuntimeError) as exc:
                 cur.execute("ROLLBACK")
                 return f"{exc.__class__.__name__}: {str(exc).strip()}"
+            if self.whole_request and message_ids:
+                cur.execute(SQL_OUTBOX_PENDING, [tuple(message_ids)])
+                cur.fetchall()
             self.round_trips[self.whole_request] = cur.executed
         return None
 
@@ -494,11 +477,12 @@ class RawWorker:
         key: str,
         fingerprint: str,
         now: datetime,
-    ) -> str:
+    ) -> tuple[str, list[int]]:
+        """The transaction's statements; returns the order number and the outbox message ids."""
         ctx = self.ctx
-        cur.execute("SAVEPOINT claim")
         cur.execute(SQL_CLAIM, [ctx.owner, ctx.scope, key, fingerprint, now])
-        cur.execute("RELEASE SAVEPOINT claim")
+        if cur.fetchone() is None:
+            raise RuntimeError(f"idempotency key {key} already used")
 
         cur.execute(SQL_SHIPPING, [body["shipping_method"]])
         shipping = cur.fetchone()
@@ -506,9 +490,7 @@ class RawWorker:
             raise RuntimeError("the benchmark's shipping method is missing")
         cur.execute(SQL_PRODUCTS, [tuple(line["sku"] for line in body["lines"])])
         products = {row[3]: row for row in cur.fetchall()}
-        cur.execute(SQL_DUPLICATE, [body["channel"], reference])
-        if cur.fetchone() is not None:
-            raise RuntimeError(f"reference {reference} already used")
+        # A used reference is refused by the unique constraint on the order insert, as in the service.
 
         address = body["shipping_address"]
         cur.execute(
@@ -541,7 +523,42 @@ class RawWorker:
             [value for line in lines for value in (order_id, *line)],
         )
         line_ids = [row[0] for row in cur.fetchall()]
-        # stock_reserve_order: lock, reserve, allocate, ledger; then the reorder-rule check.
+        event_data = {"channel": body["channel"], "external_reference": reference, "total": str(total)}
+        cur.execute(SQL_EVENT, [order_id, Json(event_data), ctx.actor_label, ctx.user_id, ctx.api_client_id, now])
+        event_id = cur.fetchone()[0]
+        message_ids = []
+        if ctx.outbox_tasks:
+            payload = {
+                "order": number,
+                "event": event_id,
+                "occurred_at": now.isoformat(),
+                "snapshot": {
+                    "number": number, "status": "unhandled", "channel": body["channel"],
+                    "external_reference": reference, "currency": body["currency"],
+                    "customer": {"name": customer["name"], "email": customer["email"]},
+                    "shipping_method": shipping[1], "subtotal": str(subtotal), "shipping_price": str(ship_price),
+                    "total": str(total), "amount_paid": "0.00", "amount_refunded": "0.00",
+                    "created_at": now.isoformat(), "updated_at": now.isoformat(), "ship_by": None,
+                    "promised_delivery": None,
+                    "lines": [
+                        {"sku": sku, "name": name, "quantity": quantity, "unit_price": str(price)}
+                        for _, _, sku, name, price, quantity in lines
+                    ],
+                },
+                "topic": "order.created",
+            }  # fmt: skip
+            available_at = now + timedelta(seconds=ctx.outbox_lease_seconds)
+            cur.execute(
+                SQL_OUTBOX.format(", ".join(["(%s, %s, %s, 'pending', 0, '', %s, %s)"] * len(ctx.outbox_tasks))),
+                [
+                    v
+                    for task in ctx.outbox_tasks
+                    for v in (f"order.created:{number}>{task}", task, Json(payload), now, available_at)
+                ],
+            )
+            message_ids = [row[0] for row in cur.fetchall()]
+        cur.execute(SQL_COMPLETE, [number, ctx.owner, ctx.scope, key])
+        # Last, as in the service: stock_reserve_order: lock, reserve, allocate, ledger; then the reorder-rule check.
         raw_allocate(
             cur,
             number=number,
@@ -551,10 +568,7 @@ class RawWorker:
         )
         cur.execute(SQL_REORDER_RULES, [tuple(sorted({line[1] for line in lines}))])
         cur.fetchall()
-        event_data = {"channel": body["channel"], "external_reference": reference, "total": str(total)}
-        cur.execute(SQL_EVENT, [order_id, Json(event_data), ctx.actor_label, ctx.user_id, ctx.api_client_id, now])
-        cur.execute(SQL_COMPLETE, [number, ctx.owner, ctx.scope, key])
-        return number
+        return number, message_ids
 
     def close(self) -> None:
         self.conn.close()
@@ -563,77 +577,8 @@ class RawWorker:
 # --- database and processes -----------------------------------------------------------------
 
 
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def gunicorn_options(args: argparse.Namespace) -> list[str]:
-    if args.worker_class == "sync":
-        return ["--workers", str(args.workers), "--worker-class", "sync"]
-    return [
-        "--workers",
-        str(args.workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(args.threads),
-        "--keep-alive",
-        "5",
-    ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def log_tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-@contextlib.contextmanager
-def gunicorn(env: dict[str, str], options: list[str], log_path: Path) -> Iterator[tuple[str, int]]:
-    """Runs gunicorn in the background; yields (base URL, master pid) once /healthz answers 200.
-    Always stops it, gracefully first."""
-    port = free_port()
-    command = [
-        str(BIN / "gunicorn"), "oms.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        *options, "--log-level", "warning",
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {process.returncode}:\n{log_tail(log_path)}")
-            try:
-                if requests.get(base_url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"gunicorn did not become healthy in 30 s:\n{log_tail(log_path)}")
-            time.sleep(0.2)
-        yield base_url, process.pid
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+def app_options(args: argparse.Namespace) -> list[str]:
+    return gunicorn_options(workers=args.workers, threads=args.threads, worker_class=args.worker_class)
 
 
 # --- in-process measurements (Django set up against the benchmark database) ------------------
@@ -687,6 +632,8 @@ def raw_context(dsn: str, api_key: str) -> RawContext:
         scope=IDEMPOTENCY_SCOPE,
         number_prefix=settings.OMS_ORDER_NUMBER_PREFIX,
         actor_label=f"api:{client.name}",
+        outbox_tasks=tuple(settings.OMS_OUTBOX_ROUTES.get("order.created", ())),
+        outbox_lease_seconds=settings.OMS_OUTBOX_LEASE_SECONDS,
     )
 
 
@@ -700,7 +647,7 @@ class QueryReport:
 def _post_in_process(client: Any, reference: str) -> Any:
     response = client.post(
         ORDERS_URL_PATH,
-        data=json.dumps(order_body(reference)),
+        data=json.dumps(placement_body(reference)),
         content_type="application/json",
         headers={"Idempotency-Key": str(uuid.uuid4())},
     )
@@ -749,7 +696,7 @@ def count_queries(api_key: str, references: Callable[[], str]) -> QueryReport:
 def _bucket(filename: str, function: str) -> str:
     if filename == "~":
         if "psycopg2" in function:
-            return "psycopg2 C calls (waiting on PostgreSQL)"
+            return "psycopg2 C calls (with the wait on PostgreSQL on the wall clock)"
         return "Python builtins"
     path = filename.replace("\\", "/")
     if "/site-packages/" in path:
@@ -765,11 +712,11 @@ def _bucket(filename: str, function: str) -> str:
 # The calls OrderViewSet.create makes, in order: (label, module, class or "", attribute).
 VIEW_STEPS = [
     ("authentication (API key lookup)", "oms.common.authentication", "", "api_client_authenticate"),
-    ("permission check (user.has_perm)", "oms.common.permissions", "ActionPermission", "has_permission"),
-    ("early idempotency check", "orders.apis", "", "idempotency_check"),
-    ("input validation (OrderCreateInput)", "orders.serializers", "OrderCreateInput", "is_valid"),
+    ("permission check (ActionPermission)", "oms.common.permissions", "ActionPermission", "has_permission"),
+    ("early idempotency check (invalid bodies only)", "orders.apis", "", "idempotency_check"),
+    ("input validation (OrderCreateInput)", "orders.apis", "", "order_create_input"),
     ("services.order_create (the transaction)", "orders.services", "", "order_create"),
-    ("OrderDetailOutput(...).data", "orders.serializers", "OrderDetailOutput", "data"),
+    ("order_detail_data(...) (OrderDetailOutput)", "orders.apis", "", "order_detail_data"),
 ]
 
 
@@ -829,14 +776,31 @@ def time_steps(api_key: str, count: int, references: Callable[[], str]) -> str:
     return "\n".join(lines)
 
 
-def profile_requests(api_key: str, count: int, references: Callable[[], str]) -> str:
+# Parts of a placement for the profile: (label, file, function); cumulative time, nested ones indented.
+PROFILE_PARTS = [
+    ("authentication (API key look-up)", "oms/common/authentication.py", "authenticate"),
+    ("permission check", "oms/common/permissions.py", "has_permission"),
+    ("early idempotency check (invalid bodies only)", "oms/common/services.py", "idempotency_check"),
+    ("input validation", "orders/serializers.py", "order_create_input"),
+    ("order_create: transaction, commit, relay after it", "orders/services/placement.py", "order_create"),
+    ("  stock_reserve_order", "inventory/services/stock.py", "stock_reserve_order"),
+    ("    lock_stock_of_products", "inventory/locks.py", "lock_stock_of_products"),
+    ("  outbox_emit (the rows)", "oms/common/outbox.py", "outbox_emit"),
+    ("  outbox_relay (after commit)", "oms/common/outbox.py", "outbox_relay"),
+    ("output serialization", "orders/serializers.py", "order_detail_data"),
+]
+
+
+def profile_requests(api_key: str, count: int, references: Callable[[], str], *, cpu: bool = False) -> str:
     """cProfile over ``count`` in-process POSTs: own time grouped by package, then the top
-    functions. cProfile slows Python calls, so read the shares, not the absolute times."""
+    functions. cProfile slows Python calls, so read the shares, not the absolute times. With
+    ``cpu`` the profiler's clock is this process's CPU time, so waiting on PostgreSQL or Redis
+    does not count."""
     from django.test import Client
 
     client = Client(SERVER_NAME="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {api_key}")
     _post_in_process(client, references())
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time) if cpu else cProfile.Profile()
     began = time.perf_counter()
     profiler.enable()
     for _ in range(count):
@@ -851,12 +815,20 @@ def profile_requests(api_key: str, count: int, references: Callable[[], str]) ->
         buckets[_bucket(filename, function)] += own
         total += own
     lines = [
-        f"cProfile of {count} in-process POSTs (Django test client, no HTTP server): "
-        f"{wall / count * 1000:.1f} ms per request under the profiler",
+        f"cProfile ({'CPU' if cpu else 'wall'} clock) of {count} in-process POSTs (Django test client, no HTTP "
+        f"server): {wall / count * 1000:.1f} ms wall per request under the profiler",
         "  own time by package:",
     ]
     for name, own in buckets.most_common(14):
         lines.append(f"    {own / total * 100:5.1f}%  {own / count * 1000:6.2f} ms/request  {name}")
+    lines.append("  cumulative time of the request's parts:")
+    for label, path, function in PROFILE_PARTS:
+        spent = sum(
+            cumulative
+            for (filename, _, name), (_, _, _, cumulative, _) in raw_stats.items()
+            if name == function and filename.replace("\\", "/").endswith(path)
+        )
+        lines.append(f"    {spent / total * 100:5.1f}%  {spent / count * 1000:6.2f} ms/request  {label}")
     top = sorted(raw_stats.items(), key=lambda item: item[1][2], reverse=True)[:15]
     lines.append("  top functions by own time:")
     for (filename, line, function), (_, calls, own, _, _) in top:
@@ -1011,6 +983,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="N",
         help="time the view's steps over N in-process POSTs, then cProfile N more",
     )
+    parser.add_argument(
+        "--profile-cpu",
+        action="store_true",
+        help="cProfile with this process's CPU time as its clock (waiting on PostgreSQL does not count)",
+    )
     parser.add_argument("--verbose", action="store_true", help="list the SQL statements of one placement")
     args = parser.parse_args(argv)
     args.levels = [int(v) for v in args.clients.split(",") if v.strip()]
@@ -1064,7 +1041,7 @@ def print_header(run: Run, pg_version: str) -> None:
             print("  ! the machine is not idle: other work competes for the cores; see the 'other' CPU column")
     print(f"  code        : {code_version()}")
     print(f"  PostgreSQL  : {pg_version}, database {run.db_name} (dropped and re-created)")
-    print(f"  app server  : gunicorn {' '.join(gunicorn_options(args))}, DEBUG off, no access log")
+    print(f"  app server  : gunicorn {' '.join(app_options(args))}, DEBUG off, no access log")
     print(f"  workload    : {args.orders} orders per level after {args.warmup} warm-up, levels {args.levels}; "
           "3 lines per order, Idempotency-Key on each, one requests.Session per client")  # fmt: skip
 
@@ -1127,7 +1104,7 @@ def main(argv: list[str] | None = None) -> int:
     profile_text = ""
     if args.profile:
         profile_text = time_steps(api_key, args.profile, in_process)
-        profile_text += "\n\n" + profile_requests(api_key, args.profile, in_process)
+        profile_text += "\n\n" + profile_requests(api_key, args.profile, in_process, cpu=args.profile_cpu)
     run.expected[f"{run.run_id}-qc-"] = 2 + (2 * (args.profile + 1) if args.profile else 0)
     from django.db import connections
 
@@ -1138,7 +1115,7 @@ def main(argv: list[str] | None = None) -> int:
     # during the raw phases.
     raw_phases = ["raw-txn"] if args.no_raw_request else ["raw-txn", "raw-request"]
     log_path = Path(tempfile.gettempdir()) / f"oms-bench-gunicorn-{run.run_id}.log"
-    with gunicorn(env, gunicorn_options(args), log_path) as (base_url, master_pid):
+    with gunicorn(env, app_options(args), log_path) as (base_url, master_pid):
         api_probe, raw_probe = CpuProbe(db_name, master_pid), CpuProbe(db_name)
         for clients in args.levels:
             run.measure("api", clients, lambda: ApiWorker(base_url, api_key), api_probe)

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import multiprocessing
 import os
 import platform
 import secrets
@@ -48,6 +47,7 @@ from typing import Any
 
 from benchlib import (  # bench/ is the script's own folder, first on sys.path
     CLOCK_TICKS,
+    Sink,
     backend_ticks,
     busy_share,
     celery_worker,
@@ -71,76 +71,7 @@ DEFAULT_DB_NAME = "oms_bench_notifications"
 DEFAULT_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DEFAULT_DB_NAME}"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 EMAIL_TASK = "notifications.tasks.email_customer"
-QUEUE = "celery"
-
-
-# --- the SMTP sink, in its own process -------------------------------------------------------
-
-
-class _CountingHandler:
-    """aiosmtpd handler: accepts every message and counts it."""
-
-    def __init__(self, counter: Any) -> None:
-        self.counter = counter
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self.counter.get_lock():
-            self.counter.value += 1
-        return "250 Message accepted for delivery"
-
-
-def _sink_main(port: int, counter: Any, ready: Any, stop: Any) -> None:
-    from aiosmtpd.controller import Controller
-
-    controller = Controller(_CountingHandler(counter), hostname="127.0.0.1", port=port)
-    controller.start()
-    ready.set()
-    stop.wait()
-    controller.stop()
-
-
-class Sink:
-    """An SMTP server on 127.0.0.1 in a child process; ``count`` is what it has accepted."""
-
-    def __init__(self) -> None:
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        context = multiprocessing.get_context("spawn")
-        self._counter = context.Value("q", 0)
-        self._ready, self._stop = context.Event(), context.Event()
-        self._process = context.Process(
-            target=_sink_main, args=(self.port, self._counter, self._ready, self._stop), name="smtp-sink", daemon=True
-        )
-
-    def start(self) -> None:
-        self._process.start()
-        if not self._ready.wait(30):
-            raise SystemExit("The SMTP sink did not start within 30 s.")
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._process.join(10)
-        if self._process.is_alive():
-            self._process.kill()
-
-    @property
-    def pid(self) -> int:
-        return int(self._process.pid or 0)
-
-    @property
-    def count(self) -> int:
-        return int(self._counter.value)
-
-    def wait_for(self, total: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while self.count < total:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.01)
-        return True
+QUEUE = "emails"  # where CELERY_TASK_ROUTES sends email_customer
 
 
 # --- CPU accounting over a measured window (Linux /proc; n/a elsewhere) ----------------------
@@ -697,11 +628,7 @@ def main(argv: list[str] | None = None) -> int:
             "DATABASE_URL": url,
             "REDIS_URL": os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
             "DJANGO_SECRET_KEY": os.environ.get("BENCH_SECRET_KEY", "bench-only-" + secrets.token_urlsafe(32)),
-            "EMAIL_HOST": "127.0.0.1",
-            "EMAIL_PORT": str(sink.port),
-            "EMAIL_USE_TLS": "",
-            "EMAIL_HOST_USER": "",
-            "EMAIL_HOST_PASSWORD": "",
+            **sink.env(),
         }
         env.pop("DJANGO_DEBUG", None)
         run = Run(args=args, worker_env=env, db_name=db_name, sink=sink)
