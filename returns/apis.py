@@ -81,7 +81,9 @@ class ActionPermissionAnyOf(ActionPermission):
 
 
 class ReturnFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=ReturnStatus.choices, help_text="Repeat to match several.")
+    status = django_filters.MultipleChoiceFilter(
+        choices=ReturnStatus.choices, help_text="Repeat to match several.", distinct=False
+    )
     order = django_filters.CharFilter(field_name="order__number", help_text="The order's number.")
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")

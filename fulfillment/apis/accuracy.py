@@ -19,7 +19,9 @@ from oms.common.permissions import ActionPermission
 
 
 class AccuracyEventFilter(django_filters.FilterSet):
-    kind = django_filters.MultipleChoiceFilter(choices=AccuracyKind.choices, help_text="Repeat to match several.")
+    kind = django_filters.MultipleChoiceFilter(
+        choices=AccuracyKind.choices, help_text="Repeat to match several.", distinct=False
+    )
     order_number = django_filters.CharFilter(field_name="order_number")
     pick_list = django_filters.CharFilter(field_name="pick_list__number", help_text="Pick list number.")
     sku = django_filters.CharFilter(field_name="sku", lookup_expr="iexact")

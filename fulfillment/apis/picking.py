@@ -96,7 +96,9 @@ def _next_task(task: PickTask) -> PickTask | None:
 
 
 class PickListFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=PickListStatus.choices, help_text="Repeat to match several.")
+    status = django_filters.MultipleChoiceFilter(
+        choices=PickListStatus.choices, help_text="Repeat to match several.", distinct=False
+    )
     picker = django_filters.CharFilter(field_name="picker__username", help_text="Username of the picker.")
     warehouse = django_filters.CharFilter(field_name="warehouse__code", help_text="Warehouse code.")
     mine = StrictBooleanFilter(

@@ -42,7 +42,9 @@ DOCUMENT = {
 
 class LabelFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
-        choices=LabelStatus.choices, help_text="Repeat to match several; `failed` lists what staff must retry."
+        choices=LabelStatus.choices,
+        help_text="Repeat to match several; `failed` lists what staff must retry.",
+        distinct=False,
     )
     order = django_filters.CharFilter(field_name="shipment__order__number", help_text="Order number.")
     carrier = django_filters.CharFilter(

@@ -34,7 +34,9 @@ ORDER_NUMBER = OpenApiParameter("order_number", str, OpenApiParameter.PATH, desc
 
 
 class ShipmentFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=ShipmentStatus.choices, help_text="Repeat to match several.")
+    status = django_filters.MultipleChoiceFilter(
+        choices=ShipmentStatus.choices, help_text="Repeat to match several.", distinct=False
+    )
     carrier = django_filters.CharFilter(field_name="carrier__code", lookup_expr="iexact", help_text="Carrier code.")
     order = django_filters.CharFilter(field_name="order__number", help_text="Order number.")
 
