@@ -563,3 +563,19 @@ def raw_allocate(cur: Any, *, number: str, lines: list[tuple[int, int, int]], ac
         sql.SQL(SQL_ALLOCATIONS).format(sql.SQL(", ").join(sql.SQL("(%s, %s, %s, %s)") for _ in taken)),
         [v for index, s, units in taken for v in (reservation_ids[index], s[0], units, now)],
     )
+
+
+def print_machine_facts(title: str) -> float | None:
+    """Prints the lines every benchmark's report starts with: the machine, the Python
+    yardstick, how busy the cores are before the run, the code version. Returns the busy
+    share of the cores (None where it cannot be read)."""
+    print(title)
+    print(f"  machine     : {os.cpu_count()} cores ({cpu_model()}), {platform.system()} {platform.release()}")
+    print(f"  Python      : {platform.python_version()}, sum(range(10**6)) takes {python_speed_ms():.1f} ms")
+    busy = machine_busy_share()
+    if busy is not None:
+        print(f"  before run  : {busy * 100:.0f}% of the cores busy (1-second sample)")
+        if busy > 0.1:
+            print("  ! the machine is not idle: other work competes for the cores")
+    print(f"  code        : {code_version()}")
+    return busy

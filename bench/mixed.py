@@ -37,7 +37,6 @@ import http.cookiejar
 import itertools
 import json
 import os
-import platform
 import random
 import re
 import secrets
@@ -62,14 +61,11 @@ from benchlib import (  # bench/ is the script's own folder, first on sys.path
     celery_beat,
     celery_worker,
     children,
-    code_version,
-    cpu_model,
     database_url,
     db_seconds,
     gunicorn,
     gunicorn_options,
     log_tail,
-    machine_busy_share,
     machine_ticks,
     manage,
     memory_kib,
@@ -77,6 +73,7 @@ from benchlib import (  # bench/ is the script's own folder, first on sys.path
     order_body,
     own_cpu,
     percentile_ms,
+    print_machine_facts,
     process_ticks,
     proportional_kib,
     python_speed_ms,
@@ -814,15 +811,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, env: dict[str, str], *, url: str, db_name: str, redis_url: str, sink: Sink,
         folder: Path) -> int:  # fmt: skip
-    print("Mixed-load benchmark")
-    print(f"  machine     : {os.cpu_count()} cores ({cpu_model()}), {platform.system()} {platform.release()}")
-    print(f"  Python      : {platform.python_version()}, sum(range(10**6)) takes {python_speed_ms():.1f} ms")
-    busy = machine_busy_share()
-    if busy is not None:
-        print(f"  before run  : {busy * 100:.0f}% of the cores busy (1-second sample)")
-        if busy > 0.1:
-            print("  ! the machine is not idle: other work competes for the cores")
-    print(f"  code        : {code_version()}")
+    print_machine_facts("Mixed-load benchmark")
     print(f"  PostgreSQL  : {recreate_database(url, db_name)}, database {db_name} (dropped and re-created)")
     migrate(env)
     began = time.monotonic()

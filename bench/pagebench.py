@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import secrets
 import subprocess
 import sys
@@ -24,15 +23,13 @@ import psycopg2
 from benchlib import (  # bench/ is the script's own folder, first on sys.path
     ROOT,
     busy_share,
-    code_version,
-    cpu_model,
     database_url,
     dsn_for,
-    machine_busy_share,
     machine_ticks,
     migrate,
     percentile_ms,
-    python_speed_ms,
+    print_machine_facts,
+    setup_django,
 )
 from psycopg2 import sql
 
@@ -168,15 +165,7 @@ def production_env(*, url: str, redis_url: str, static_root: str) -> dict[str, s
 def print_machine(title: str, url: str) -> float | None:
     """Prints the header every run starts with (machine, Python yardstick, how busy the cores
     are, code version, PostgreSQL settings); returns the busy share of the cores."""
-    print(title)
-    print(f"  machine     : {os.cpu_count()} cores ({cpu_model()}), {platform.system()} {platform.release()}")
-    print(f"  Python      : {platform.python_version()}, sum(range(10**6)) takes {python_speed_ms():.1f} ms")
-    busy = machine_busy_share()
-    if busy is not None:
-        print(f"  before run  : {busy * 100:.0f}% of the cores busy (1-second sample)")
-        if busy > 0.1:
-            print("  ! the machine is not idle: other work competes for the cores")
-    print(f"  code        : {code_version()}")
+    busy = print_machine_facts(title)
     print(f"  PostgreSQL  : {server_facts(url)}")
     return busy
 
@@ -498,3 +487,40 @@ def jit_setting() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         return str(cursor.fetchone()[0])
+
+
+def parse_page_args(
+    description: str,
+    argv: list[str] | None,
+    *,
+    db_name: str,
+    small_db_name: str,
+    runs: int,
+    warmup: int,
+    explain_help: str,
+) -> Any:
+    """The command line of a page benchmark: the databases, runs and warm-up per page,
+    --explain, --verbose, and the hidden --child-output its measuring child is started with."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    add_database_args(parser, db_name=db_name, small_db_name=small_db_name)
+    parser.add_argument("--runs", type=int, default=runs, help=f"measured requests per page (default {runs})")
+    parser.add_argument(
+        "--warmup", type=int, default=warmup, help=f"unmeasured requests per page first (default {warmup})"
+    )
+    parser.add_argument("--explain", action="store_true", help=explain_help)
+    parser.add_argument("--verbose", action="store_true", help="print the slowest statement of every page")
+    parser.add_argument("--child-output", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.runs < 1 or args.warmup < 0 or args.orders < 1 or args.baseline_orders < 0:
+        parser.error("--runs and --orders must be positive, --warmup and --baseline-orders not negative")
+    return args
+
+
+def measure_in_child(args: Any, measure: Callable[..., Any]) -> None:
+    """The child's part: set Django up on the environment it was given, measure, and write
+    the result where the parent reads it."""
+    setup_django(dict(os.environ))
+    result = measure(runs=args.runs, warmup=args.warmup, explain=args.explain)
+    Path(args.child_output).write_text(json.dumps(result, default=str))

@@ -27,23 +27,21 @@ Figures and their reading: ``docs/performance.md`` ("Reads at a million orders")
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import secrets
 import sys
 from dataclasses import asdict
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from benchlib import python_speed_ms, setup_django  # bench/ is the script's own folder, first on sys.path
+from benchlib import python_speed_ms  # bench/ is the script's own folder, first on sys.path
 from pagebench import (
     Page,
-    add_database_args,
     figures_of,
     jit_setting,
+    measure_in_child,
     measure_page,
+    parse_page_args,
     print_check,
     print_plans,
     print_table,
@@ -242,27 +240,21 @@ def print_results(big: dict[str, Any], small: dict[str, Any] | None, *, verbose:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_database_args(parser, db_name=DEFAULT_DB_NAME, small_db_name=DEFAULT_SMALL_DB_NAME)
-    parser.add_argument("--runs", type=int, default=50, help="measured requests per page (default 50)")
-    parser.add_argument("--warmup", type=int, default=5, help="unmeasured requests per page first (default 5)")
-    parser.add_argument(
-        "--explain", action="store_true", help="EXPLAIN ANALYZE the slowest statement of pages over their target"
+    return parse_page_args(
+        __doc__.split("\n\n")[0],
+        argv,
+        db_name=DEFAULT_DB_NAME,
+        small_db_name=DEFAULT_SMALL_DB_NAME,
+        runs=50,
+        warmup=5,
+        explain_help="EXPLAIN ANALYZE the slowest statement of pages over their target",
     )
-    parser.add_argument("--verbose", action="store_true", help="print the slowest statement of every page")
-    parser.add_argument("--child-output", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.runs < 1 or args.warmup < 0 or args.orders < 1 or args.baseline_orders < 0:
-        parser.error("--runs and --orders must be positive, --warmup and --baseline-orders not negative")
-    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child_output:
-        setup_django(dict(os.environ))
-        result = measure_reads(runs=args.runs, warmup=args.warmup, explain=args.explain)
-        Path(args.child_output).write_text(json.dumps(result, default=str))
+        measure_in_child(args, measure_reads)
         return 0
     run = run_on_databases(
         title="Reads benchmark",
