@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import platform
 import re
 import resource
 import secrets
@@ -43,13 +42,11 @@ import psycopg2
 
 ROOT = Path(__file__).resolve().parent.parent
 from benchlib import (  # noqa: E402  (bench/ is the script's own folder)
-    code_version,
-    cpu_model,
     database_url,
     dsn_for,
-    machine_busy_share,
     machine_ticks,
     percentile_ms,
+    print_machine_facts,
     python_speed_ms,
     raw_allocate,
     recreate_database,
@@ -467,15 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     env.pop("DJANGO_DEBUG", None)
 
-    print("Allocation benchmark")
-    print(f"  machine     : {os.cpu_count()} cores ({cpu_model()}), {platform.system()} {platform.release()}")
-    print(f"  Python      : {platform.python_version()}, sum(range(10**6)) takes {python_speed_ms():.1f} ms")
-    busy = machine_busy_share()
-    if busy is not None:
-        print(f"  before run  : {busy * 100:.0f}% of the cores busy (1-second sample)")
-        if busy > 0.1:
-            print("  ! the machine is not idle: other work competes for the cores")
-    print(f"  code        : {code_version()}")
+    print_machine_facts("Allocation benchmark")
     print(f"  PostgreSQL  : {recreate_database(url, db_name)}, database {db_name} (dropped and re-created)")
     print(
         f"  workload    : {args.orders} orders per level after {args.warmup} warm-up, threads {args.levels}; "

@@ -25,7 +25,6 @@ import inspect
 import itertools
 import json
 import os
-import platform
 import pstats
 import re
 import secrets
@@ -50,18 +49,16 @@ from psycopg2.extras import Json
 
 ROOT = Path(__file__).resolve().parent.parent
 from benchlib import (  # noqa: E402  (bench/ is the script's own folder)
-    code_version,
-    cpu_model,
     database_url,
     dsn_for,
     gunicorn,
     gunicorn_options,
     log_tail,
-    machine_busy_share,
     machine_ticks,
     manage,
     order_body,
     percentile_ms,
+    print_machine_facts,
     python_speed_ms,
     raw_allocate,
     recreate_database,
@@ -1031,15 +1028,9 @@ class Run:
 
 def print_header(run: Run, pg_version: str) -> None:
     args = run.args
-    print("Order intake benchmark")
-    print(f"  machine     : {os.cpu_count()} cores ({cpu_model()}), {platform.system()} {platform.release()}")
-    print(f"  Python      : {platform.python_version()}, sum(range(10**6)) takes {python_speed_ms():.1f} ms")
-    busy = machine_busy_share()
-    if busy is not None:
-        print(f"  before run  : {busy * 100:.0f}% of the cores busy (1-second sample)")
-        if busy > 0.1:
-            print("  ! the machine is not idle: other work competes for the cores; see the 'other' CPU column")
-    print(f"  code        : {code_version()}")
+    busy = print_machine_facts("Order intake benchmark")
+    if busy is not None and busy > 0.1:
+        print("  ! see the 'other' CPU column for what the other work took")
     print(f"  PostgreSQL  : {pg_version}, database {run.db_name} (dropped and re-created)")
     print(f"  app server  : gunicorn {' '.join(app_options(args))}, DEBUG off, no access log")
     print(f"  workload    : {args.orders} orders per level after {args.warmup} warm-up, levels {args.levels}; "

@@ -30,7 +30,6 @@ import argparse
 import itertools
 import multiprocessing
 import os
-import platform
 import secrets
 import sys
 import tempfile
@@ -47,16 +46,14 @@ from benchlib import (  # bench/ is the script's own folder, first on sys.path
     backend_ticks,
     busy_share,
     celery_worker,
-    code_version,
-    cpu_model,
     database_url,
     db_seconds,
-    machine_busy_share,
     machine_ticks,
     migrate,
     order_numbers,
     own_cpu,
     percentile_ms,
+    print_machine_facts,
     python_speed_ms,
     recreate_database,
     setup_django,
@@ -506,15 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     env.pop("DJANGO_DEBUG", None)
     run = Run(args=args, env=env, db_name=db_name)
 
-    print("Label benchmark")
-    print(f"  machine     : {os.cpu_count()} cores ({cpu_model()}), {platform.system()} {platform.release()}")
-    print(f"  Python      : {platform.python_version()}, sum(range(10**6)) takes {python_speed_ms():.1f} ms")
-    busy = machine_busy_share()
-    if busy is not None:
-        print(f"  before run  : {busy * 100:.0f}% of the cores busy (1-second sample)")
-        if busy > 0.1:
-            print("  ! the machine is not idle: other work competes for the cores")
-    print(f"  code        : {code_version()}")
+    print_machine_facts("Label benchmark")
     print(f"  PostgreSQL  : {recreate_database(url, db_name)}, database {db_name} (dropped and re-created)")
     print(
         f"  workload    : own-fleet labels (S10 number from the carrier's counter, 4x6 PDF + ZPL), one package"

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import platform
 import secrets
 import sys
 import tempfile
@@ -51,15 +50,13 @@ from benchlib import (  # bench/ is the script's own folder, first on sys.path
     backend_ticks,
     busy_share,
     celery_worker,
-    code_version,
-    cpu_model,
     database_url,
     db_seconds,
-    machine_busy_share,
     machine_ticks,
     migrate,
     order_numbers,
     own_cpu,
+    print_machine_facts,
     process_ticks,
     python_speed_ms,
     recreate_database,
@@ -639,15 +636,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(run: Run, url: str) -> int:
     args = run.args
-    print("Notifications benchmark")
-    print(f"  machine     : {os.cpu_count()} cores ({cpu_model()}), {platform.system()} {platform.release()}")
-    print(f"  Python      : {platform.python_version()}, sum(range(10**6)) takes {python_speed_ms():.1f} ms")
-    busy = machine_busy_share()
-    if busy is not None:
-        print(f"  before run  : {busy * 100:.0f}% of the cores busy (1-second sample)")
-        if busy > 0.1:
-            print("  ! the machine is not idle: other work competes for the cores")
-    print(f"  code        : {code_version()}")
+    print_machine_facts("Notifications benchmark")
     print(f"  PostgreSQL  : {recreate_database(url, run.db_name)}, database {run.db_name} (dropped and re-created)")
     print(f"  SMTP sink   : aiosmtpd on 127.0.0.1:{run.sink.port}, in its own process, counting what it accepts")
     print(
