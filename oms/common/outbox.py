@@ -26,10 +26,11 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from oms.common.inserts import insert_new
 from oms.common.models import OutboxMessage, OutboxState
 
 logger = logging.getLogger(__name__)
@@ -50,78 +51,35 @@ def _lease() -> timedelta:
 def outbox_enqueue(*, task: str, key: str, payload: dict[str, Any]) -> OutboxMessage | None:
     """Writes a message for ``task`` in the caller's transaction and relays it after commit.
     Returns None when a message with this key exists already (the same cause, written once)."""
-    with transaction.atomic():  # a savepoint: a duplicate key leaves the caller's work intact
-        try:
-            message = OutboxMessage.objects.create(
-                key=key, task=task, payload=payload, available_at=timezone.now() + _lease()
-            )
-        except IntegrityError:
-            return None
-    # Robust: the change is committed whatever happens here; a relay that fails (the database
-    # gone between the commit and this read) is logged and left to the sweep.
-    transaction.on_commit(partial(outbox_relay, [message.pk]), robust=True)
-    return message
+    written = _write([OutboxMessage(key=key, task=task, payload=payload)])
+    return written[0] if written else None
 
 
 def outbox_emit(*, topic: str, key: str, payload: dict[str, Any]) -> list[OutboxMessage]:
     """Writes one message per task routed to ``topic``; nothing when none is. A message whose
     key exists already is not written again (the same cause, written once). Returns the
-    messages written.
-
-    On PostgreSQL the messages are written in one ``INSERT ... ON CONFLICT (key) DO NOTHING``
-    (no savepoint per message) and relayed together after commit."""
-    tasks = settings.OMS_OUTBOX_ROUTES.get(topic, ())
-    if not tasks:
-        return []
-    if connection.vendor != "postgresql":
-        written = (
-            outbox_enqueue(task=task, key=f"{key}>{task}", payload={**payload, "topic": topic}) for task in tasks
-        )
-        return [message for message in written if message is not None]
-    available_at = timezone.now() + _lease()
-    messages = _insert_new_keys(
+    messages written, which are relayed together after commit."""
+    return _write(
         [
-            OutboxMessage(
-                key=f"{key}>{task}", task=task, payload={**payload, "topic": topic}, available_at=available_at
-            )
-            for task in tasks
+            OutboxMessage(key=f"{key}>{task}", task=task, payload={**payload, "topic": topic})
+            for task in settings.OMS_OUTBOX_ROUTES.get(topic, ())
         ]
     )
-    if messages:
-        transaction.on_commit(partial(outbox_relay, [message.pk for message in messages]), robust=True)
-    return messages
 
 
-def _insert_new_keys(messages: list[OutboxMessage]) -> list[OutboxMessage]:
-    """Inserts the messages whose key is not stored yet, in one statement (PostgreSQL); a
-    concurrent transaction writing the same key is waited for, as the unique index makes any
-    insert wait. Returns the messages inserted, with their ids."""
-    meta = OutboxMessage._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-
-    def quote(name: str | None) -> str:
-        assert name is not None  # a concrete field always has a column
-        return connection.ops.quote_name(name)
-
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [f.get_db_prep_save(f.pre_save(message, True), connection) for message in messages for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-            f"VALUES {', '.join([row] * len(messages))} "
-            f"ON CONFLICT ({quote(meta.get_field('key').column)}) DO NOTHING "
-            f"RETURNING {quote(meta.pk.column)}, {quote(meta.get_field('key').column)}",
-            params,
-        )
-        ids = {message_key: pk for pk, message_key in cursor.fetchall()}
-    inserted = []
+def _write(messages: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Inserts the messages whose key is new (one statement on PostgreSQL) and relays them
+    after commit, from memory: they are new, so pending."""
+    available_at = timezone.now() + _lease()
     for message in messages:
-        if message.key in ids:
-            message.pk = ids.pop(message.key)
-            message._state.adding = False
-            message._state.db = connection.alias
-            inserted.append(message)
-    return inserted
+        message.available_at = available_at
+    written = insert_new(messages, unique=["key"])
+    if written:
+        # Robust: the change is committed whatever happens here; a relay that fails is logged
+        # and left to the sweep.
+        rows = [(message.pk, message.task) for message in written]
+        transaction.on_commit(partial(_send, rows), robust=True)
+    return written
 
 
 # After the broker refused a message, this process sends nothing for a few seconds: every
@@ -136,10 +94,15 @@ def outbox_relay(message_ids: Iterable[int], *, countdown: float | None = None) 
     and left to the sweep: the messages not sent become due at once, so the first sweep after
     the broker is back relays them, and the rest of this batch is not tried (each attempt
     would wait for the broker again), nor anything else for ``BROKER_PAUSE_SECONDS``."""
-    global _broker_paused_until
     rows = list(
         OutboxMessage.objects.filter(pk__in=list(message_ids), state=OutboxState.PENDING).values_list("pk", "task")
     )
+    return _send(rows, countdown=countdown)
+
+
+def _send(rows: list[tuple[int, str]], *, countdown: float | None = None) -> int:
+    """Sends (message id, task) pairs to the broker; see ``outbox_relay``."""
+    global _broker_paused_until
     sent = 0
     for pk, task_name in rows:
         if time.monotonic() < _broker_paused_until:

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from oms.common.errors import AuthenticationFailed, Forbidden, IdempotencyKeyReused, InvalidInput
+from oms.common.inserts import insert_new
 from oms.common.models import ApiClient, IdempotencyKey, StaffToken
 
 KEY_PREFIX_TAG = "oms"
@@ -230,23 +231,9 @@ def idempotency_claim(*, owner: str, scope: str, key: str, fingerprint: str) -> 
 
 def _claim_key(*, owner: str, scope: str, key: str, fingerprint: str) -> bool:
     """Inserts the key; returns False when it exists already (after waiting for a concurrent
-    transaction holding it to end). On PostgreSQL one ``INSERT ... ON CONFLICT DO NOTHING``,
-    elsewhere an insert in a savepoint."""
-    if connection.vendor != "postgresql":
-        try:
-            with transaction.atomic():
-                IdempotencyKey.objects.create(owner=owner, scope=scope, key=key, fingerprint=fingerprint)
-        except IntegrityError:
-            return False
-        return True
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {IdempotencyKey._meta.db_table} "  # noqa: S608  (table name from the model, values bound)
-            "(owner, scope, key, fingerprint, resource_id, created_at) VALUES (%s, %s, %s, %s, '', %s) "
-            "ON CONFLICT (owner, scope, key) DO NOTHING RETURNING id",
-            [owner, scope, key, fingerprint, timezone.now()],
-        )
-        return cursor.fetchone() is not None
+    transaction holding it to end)."""
+    claim = IdempotencyKey(owner=owner, scope=scope, key=key, fingerprint=fingerprint)
+    return bool(insert_new([claim], unique=["owner", "scope", "key"]))
 
 
 def idempotency_check(*, owner: str, scope: str, key: str, fingerprint: str) -> None:
