@@ -19,16 +19,21 @@ from oms.celery import app
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def suite_database_url() -> str:
+    """The URL of the database this test process runs on, for the processes a test starts."""
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 @contextmanager
 def celery_worker(extra_env: dict[str, str] | None = None, concurrency: int = 1) -> Iterator[subprocess.Popen[bytes]]:
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge(queue)  # nothing left by earlier tests
-    db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "oms.settings_test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": suite_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "OMS_TEST_QUEUE": queue,
         **(extra_env or {}),

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from notifications.services.webhooks import webhook_subscription_create
+from tests.celery_worker import suite_database_url
 from tests.drills.services import ROOT, app_environment
 from tests.factories import ProductFactory, ShippingMethodFactory, make_api_client, order_payload, stock_up
 from tests.notifications.receiver import Receiver
@@ -56,19 +56,12 @@ def order_body(index: int) -> dict[str, Any]:
     )
 
 
-def database_url() -> str:
-    settings = connection.settings_dict
-    return (
-        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
-
-
 def outbox_environment(redis_url: str, smtp_port: int, var_dir: Path) -> dict[str, str]:
     """The application on the test database and the drill's Redis, mailing the drill's SMTP
     server, sweeping the outbox every second and taking back a relayed message after 10 s
     (300 s by default): what a lost relay or a killed worker costs, shortened for a drill."""
     return app_environment(
-        database_url=database_url(),
+        database_url=suite_database_url(),
         redis_url=redis_url,
         var_dir=var_dir,
         EMAIL_HOST="127.0.0.1",

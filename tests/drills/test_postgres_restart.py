@@ -21,7 +21,8 @@ import requests
 from django.test import override_settings
 
 from orders.models import Order
-from tests.drills.conftest import SKU, database_url, order_body
+from tests.celery_worker import suite_database_url
+from tests.drills.conftest import SKU, order_body
 from tests.drills.services import (
     DRILL_SECRET_KEY,
     PostgresCluster,
@@ -129,7 +130,7 @@ def test_a_postgresql_restart_answers_503_meanwhile_and_service_resumes_without_
 
         status_path = status_link_path(Order.objects.get(pk=order.pk))
     # The drill's server gets a copy of this database; the application runs on it alone.
-    drill_url = cluster.copy_database(database_url(), "oms_drill")
+    drill_url = cluster.copy_database(suite_database_url(), "oms_drill")
     redis = RedisServer()
     env = app_environment(
         database_url=drill_url, redis_url=redis.url, var_dir=tmp_path, OMS_STATIC_ROOT=str(static_root)

@@ -21,7 +21,8 @@ from notifications.models import Notification
 from oms.common.models import OutboxMessage, OutboxState
 from shipping.enums import LabelStatus
 from shipping.models import Carrier, Label, ShipmentEvent
-from tests.drills.conftest import database_url, outbox_environment
+from tests.celery_worker import suite_database_url
+from tests.drills.conftest import outbox_environment
 from tests.drills.services import RedisServer, Worker, running, wait_until
 from tests.notifications.smtp import Inbox, SmtpServer
 from tests.shipping.helpers import packed_order
@@ -82,7 +83,7 @@ def test_a_label_and_an_email_cut_off_by_a_killed_worker_are_each_made_once_afte
     # The carrier's counter row held (FOR NO KEY UPDATE: rows that merely reference the carrier
     # are still written): the worker making the label stops inside its numbering transaction,
     # after the label was requested and before it has a number.
-    holder = psycopg2.connect(database_url())
+    holder = psycopg2.connect(suite_database_url())
     inbox.held.set()
     try:
         with holder.cursor() as cursor:
