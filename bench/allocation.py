@@ -42,7 +42,7 @@ import psycopg2
 
 ROOT = Path(__file__).resolve().parent.parent
 from benchlib import (  # noqa: E402  (bench/ is the script's own folder)
-    database_url,
+    droppable_database,
     dsn_for,
     machine_ticks,
     percentile_ms,
@@ -450,11 +450,7 @@ def print_results(results: list[Result]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    url, db_name = database_url(
-        os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL), args.db_name, DEFAULT_DB_NAME
-    )
-    if "bench" not in db_name:
-        raise SystemExit(f"Refusing to drop database {db_name!r}: its name must contain 'bench'.")
+    url, db_name = droppable_database(DEFAULT_DATABASE_URL, args.db_name, DEFAULT_DB_NAME)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "oms.settings",

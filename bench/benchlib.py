@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import platform
 import resource
+import secrets
 import signal
 import socket
 import subprocess
@@ -42,6 +43,16 @@ def database_url(base: str, name: str | None, default_name: str) -> tuple[str, s
     parts = urlsplit(base)
     db_name = name or parts.path.lstrip("/") or default_name
     return urlunsplit(parts._replace(path=f"/{db_name}")), db_name
+
+
+def droppable_database(default_url: str, name: str | None, default_name: str) -> tuple[str, str]:
+    """The URL and name of a benchmark database the script drops and re-creates: from
+    ``BENCH_DATABASE_URL`` (else ``default_url``) with ``name`` when given. Refuses a name
+    without "bench" in it, so no other database is ever dropped."""
+    url, db_name = database_url(os.environ.get("BENCH_DATABASE_URL", default_url), name, default_name)
+    if "bench" not in db_name:
+        raise SystemExit(f"Refusing to drop database {db_name!r}: its name must contain 'bench'.")
+    return url, db_name
 
 
 def dsn_for(url: str, dbname: str | None = None) -> str:
@@ -579,3 +590,23 @@ def print_machine_facts(title: str) -> float | None:
             print("  ! the machine is not idle: other work competes for the cores")
     print(f"  code        : {code_version()}")
     return busy
+
+
+def production_env(
+    *, url: str, redis_url: str, static_root: str, allowed_hosts: str = "testserver", **extra: str
+) -> dict[str, str]:
+    """The environment of the measured Django: production settings (``DJANGO_DEBUG`` unset)
+    on the benchmark database and Redis, static files collected into ``static_root``, the
+    host names it answers (Django's test client sends ``testserver``), and ``extra``."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "oms.settings",
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "DJANGO_SECRET_KEY": os.environ.get("BENCH_SECRET_KEY", "bench-only-" + secrets.token_urlsafe(32)),
+        "DJANGO_ALLOWED_HOSTS": allowed_hosts,
+        "OMS_STATIC_ROOT": static_root,
+        **extra,
+    }
+    env.pop("DJANGO_DEBUG", None)
+    return env

@@ -49,7 +49,7 @@ from psycopg2.extras import Json
 
 ROOT = Path(__file__).resolve().parent.parent
 from benchlib import (  # noqa: E402  (bench/ is the script's own folder)
-    database_url,
+    droppable_database,
     dsn_for,
     gunicorn,
     gunicorn_options,
@@ -1065,11 +1065,7 @@ def print_footer(run: Run, profile_text: str, gunicorn_errors: list[str], log_pa
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    url, db_name = database_url(
-        os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL), args.db_name, DEFAULT_DB_NAME
-    )
-    if "bench" not in db_name:
-        raise SystemExit(f"Refusing to drop database {db_name!r}: its name must contain 'bench'.")
+    url, db_name = droppable_database(DEFAULT_DATABASE_URL, args.db_name, DEFAULT_DB_NAME)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "oms.settings",

@@ -46,8 +46,8 @@ from benchlib import (  # bench/ is the script's own folder, first on sys.path
     backend_ticks,
     busy_share,
     celery_worker,
-    database_url,
     db_seconds,
+    droppable_database,
     machine_ticks,
     migrate,
     order_numbers,
@@ -488,11 +488,7 @@ def print_results(render: Phase, pdf_ms: float, zpl_ms: float, phases: list[Phas
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    url, db_name = database_url(
-        os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL), args.db_name, DEFAULT_DB_NAME
-    )
-    if "bench" not in db_name:
-        raise SystemExit(f"Refusing to drop database {db_name!r}: its name must contain 'bench'.")
+    url, db_name = droppable_database(DEFAULT_DATABASE_URL, args.db_name, DEFAULT_DB_NAME)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "oms.settings",

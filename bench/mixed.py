@@ -61,8 +61,8 @@ from benchlib import (  # bench/ is the script's own folder, first on sys.path
     celery_beat,
     celery_worker,
     children,
-    database_url,
     db_seconds,
+    droppable_database,
     gunicorn,
     gunicorn_options,
     log_tail,
@@ -75,6 +75,7 @@ from benchlib import (  # bench/ is the script's own folder, first on sys.path
     percentile_ms,
     print_machine_facts,
     process_ticks,
+    production_env,
     proportional_kib,
     python_speed_ms,
     recreate_database,
@@ -782,28 +783,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    url, db_name = database_url(
-        os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL), args.db_name, DEFAULT_DB_NAME
-    )
-    if "bench" not in db_name:
-        raise SystemExit(f"Refusing to drop database {db_name!r}: its name must contain 'bench'.")
+    url, db_name = droppable_database(DEFAULT_DATABASE_URL, args.db_name, DEFAULT_DB_NAME)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
     sink = Sink()
     sink.start()
     try:
         with tempfile.TemporaryDirectory(prefix="oms-bench-mixed-") as folder:
-            env = {
-                **os.environ,
-                "DJANGO_SETTINGS_MODULE": "oms.settings",
-                "DATABASE_URL": url,
-                "REDIS_URL": redis_url,
-                "DJANGO_SECRET_KEY": os.environ.get("BENCH_SECRET_KEY", "bench-only-" + secrets.token_urlsafe(32)),
-                "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-                "OMS_VAR_DIR": folder,  # beat's schedule, media (invoices, labels)
-                "OMS_STATIC_ROOT": str(Path(folder) / "static"),
+            env = production_env(
+                url=url,
+                redis_url=redis_url,
+                static_root=str(Path(folder) / "static"),
+                allowed_hosts="127.0.0.1",
+                OMS_VAR_DIR=folder,  # beat's schedule, media (invoices, labels)
                 **sink.env(),
-            }
-            env.pop("DJANGO_DEBUG", None)
+            )
             return run(args, env, url=url, db_name=db_name, redis_url=redis_url, sink=sink, folder=Path(folder))
     finally:
         sink.stop()

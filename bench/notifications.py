@@ -50,8 +50,8 @@ from benchlib import (  # bench/ is the script's own folder, first on sys.path
     backend_ticks,
     busy_share,
     celery_worker,
-    database_url,
     db_seconds,
+    droppable_database,
     machine_ticks,
     migrate,
     order_numbers,
@@ -611,11 +611,7 @@ def print_results(phases: list[Phase]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    url, db_name = database_url(
-        os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL), args.db_name, DEFAULT_DB_NAME
-    )
-    if "bench" not in db_name:
-        raise SystemExit(f"Refusing to drop database {db_name!r}: its name must contain 'bench'.")
+    url, db_name = droppable_database(DEFAULT_DATABASE_URL, args.db_name, DEFAULT_DB_NAME)
     sink = Sink()
     sink.start()
     try:

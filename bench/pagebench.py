@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from benchlib import (  # bench/ is the script's own folder, first on sys.path
     migrate,
     percentile_ms,
     print_machine_facts,
+    production_env,
     setup_django,
 )
 from psycopg2 import sql
@@ -144,22 +144,6 @@ def collect_static(env: dict[str, str]) -> None:
     done = _manage(env, "collectstatic", "--noinput")
     if done.returncode != 0:
         raise SystemExit(f"manage.py collectstatic failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-
-
-def production_env(*, url: str, redis_url: str, static_root: str) -> dict[str, str]:
-    """The environment of the measured Django: production settings (``DJANGO_DEBUG`` unset)
-    on the benchmark database and Redis, static files collected into ``static_root``."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "oms.settings",
-        "DATABASE_URL": url,
-        "REDIS_URL": redis_url,
-        "DJANGO_SECRET_KEY": os.environ.get("BENCH_SECRET_KEY", "bench-only-" + secrets.token_urlsafe(32)),
-        "DJANGO_ALLOWED_HOSTS": "testserver",
-        "OMS_STATIC_ROOT": static_root,
-    }
-    env.pop("DJANGO_DEBUG", None)
-    return env
 
 
 def print_machine(title: str, url: str) -> float | None:
