@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from oms.common.inserts import insert_new
+from oms.common.locks import lock_due_messages
 from oms.common.models import OutboxMessage, OutboxState
 
 logger = logging.getLogger(__name__)
@@ -128,13 +129,7 @@ def outbox_sweep(*, limit: int = 500) -> int:
     died, retry whose delayed task was lost). Returns how many were relayed."""
     now = timezone.now()
     with transaction.atomic():
-        due = list(
-            OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(state=OutboxState.PENDING, available_at__lte=now)
-            .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-            .order_by("available_at", "id")
-            .values_list("pk", flat=True)[:limit]
-        )
+        due = lock_due_messages(now, limit)
         OutboxMessage.objects.filter(pk__in=due).update(available_at=now + _lease())
     return outbox_relay(due) if due else 0
 

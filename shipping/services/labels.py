@@ -32,7 +32,7 @@ from orders.models import Order
 from shipping.carriers import adapter_for
 from shipping.carriers.base import CarrierRejected, CarrierUnavailable, LabelRequest, PostalAddress
 from shipping.enums import CURRENT_LABEL_STATES, LabelFormat, LabelStatus, ShipmentStatus, ShippingErrorCode
-from shipping.locks import lock_label
+from shipping.locks import lock_failed_labels, lock_label
 from shipping.models import Carrier, Label, Shipment
 from shipping.services.shipments import _shipment_set_status, lock_shipment, shipment_open, shipment_record
 
@@ -339,7 +339,7 @@ def labels_retry(*, actor: Actor, order_number: str) -> list[int]:
     waiting = False
     if shipment is not None:
         shipment = lock_shipment(shipment.pk)
-        for label in Label.objects.select_for_update(no_key=True).filter(shipment=shipment, status=LabelStatus.FAILED):
+        for label in lock_failed_labels(shipment):
             label.status = LabelStatus.REQUESTED
             label.attempts = 0
             label.save(update_fields=["status", "attempts"])
