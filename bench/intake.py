@@ -783,12 +783,14 @@ PROFILE_PARTS = [
     ("  stock_reserve_order", "inventory/services/stock.py", "stock_reserve_order"),
     ("    lock_stock_of_products", "inventory/locks.py", "lock_stock_of_products"),
     ("  outbox_emit (the rows)", "oms/common/outbox.py", "outbox_emit"),
-    ("  outbox_relay (after commit)", "oms/common/outbox.py", "outbox_relay"),
+    ("  outbox relay (after commit)", "oms/common/outbox.py", "_send"),
     ("output serialization", "orders/serializers.py", "order_detail_data"),
 ]
 
 
-def profile_requests(api_key: str, count: int, references: Callable[[], str], *, cpu: bool = False) -> str:
+def profile_requests(
+    api_key: str, count: int, references: Callable[[], str], *, cpu: bool = False, dump: str = ""
+) -> str:
     """cProfile over ``count`` in-process POSTs: own time grouped by package, then the top
     functions. cProfile slows Python calls, so read the shares, not the absolute times. With
     ``cpu`` the profiler's clock is this process's CPU time, so waiting on PostgreSQL or Redis
@@ -805,6 +807,8 @@ def profile_requests(api_key: str, count: int, references: Callable[[], str], *,
     profiler.disable()
     wall = time.perf_counter() - began
     stats = pstats.Stats(profiler)
+    if dump:
+        stats.dump_stats(dump)
     raw_stats: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
     buckets: Counter[str] = Counter()
     total = 0.0
@@ -985,6 +989,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="cProfile with this process's CPU time as its clock (waiting on PostgreSQL does not count)",
     )
+    parser.add_argument(
+        "--profile-dump",
+        default="",
+        metavar="FILE",
+        help="also write the cProfile statistics to FILE (read with pstats or snakeviz)",
+    )
     parser.add_argument("--verbose", action="store_true", help="list the SQL statements of one placement")
     args = parser.parse_args(argv)
     args.levels = [int(v) for v in args.clients.split(",") if v.strip()]
@@ -1091,7 +1101,9 @@ def main(argv: list[str] | None = None) -> int:
     profile_text = ""
     if args.profile:
         profile_text = time_steps(api_key, args.profile, in_process)
-        profile_text += "\n\n" + profile_requests(api_key, args.profile, in_process, cpu=args.profile_cpu)
+        profile_text += "\n\n" + profile_requests(
+            api_key, args.profile, in_process, cpu=args.profile_cpu, dump=args.profile_dump
+        )
     run.expected[f"{run.run_id}-qc-"] = 2 + (2 * (args.profile + 1) if args.profile else 0)
     from django.db import connections
 
