@@ -32,14 +32,19 @@ from inventory.models import (
     Warehouse,
 )
 from oms.common.errors import NotFound
+from oms.common.rows import Joined
 
 
 def product_list() -> QuerySet[Product]:
     return Product.objects.all().order_by("sku")
 
 
+# Every placement reads its SKUs: hand-written SQL (oms.common.rows), no ORM compiling.
+_PRODUCTS = Joined(Product)
+
+
 def products_by_sku(skus: Iterable[str]) -> dict[str, Product]:
-    return {p.sku: p for p in Product.objects.filter(sku__in=set(skus))}
+    return {p.sku: p for p in _PRODUCTS.filter_in("sku", set(skus))}
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
+from inventory.locks import lock_stock_of_products
 from inventory.models import AdjustmentReason, Location, Product, Reservation, StockLevel, Warehouse
 from inventory.services.reconcile import stock_reconcile
 from inventory.services.stock import ReceiptLine, stock_adjust, stock_receive
@@ -198,3 +202,42 @@ def test_payments_of_backorders_racing_receipts_and_cancellations_never_deadlock
     assert [r for r in results if isinstance(r, Exception)] == []
     assert stock_reconcile().ok
     assert Order.objects.filter(pk__in=[o.pk for o in to_pay], status=OrderStatus.PAID).count() == 8
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_lock_that_waited_also_locks_a_bin_committed_while_it_waited() -> None:
+    """A receipt into a new bin inserts the bin's stock row while it holds the SKU's rows; a
+    placement waiting on those rows must come back with the new row too, or it would allocate
+    without the units (and the lock) of that bin."""
+    old_bin, new_bin = bin_at("A-01"), bin_at("A-02")
+    receive(("MUG", old_bin, 5))
+    mug = Product.objects.get(sku="MUG")
+    holding, waiting_started = threading.Event(), threading.Event()
+    seen: list[list[int]] = []
+
+    def receipt_into_new_bin() -> None:
+        try:
+            with transaction.atomic():
+                lock_stock_of_products([mug.pk])
+                StockLevel.objects.create(product=mug, location=new_bin, on_hand=0)
+                holding.set()
+                waiting_started.wait(timeout=10)
+                time.sleep(0.3)  # the other transaction is now queued on the first row
+        finally:
+            connection.close()
+
+    def placement() -> None:
+        try:
+            holding.wait(timeout=10)
+            with transaction.atomic():
+                waiting_started.set()
+                seen.append([stock.location_id for stock in lock_stock_of_products([mug.pk])])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=receipt_into_new_bin), threading.Thread(target=placement)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert seen == [[old_bin.pk, new_bin.pk]]
