@@ -30,6 +30,7 @@ from inventory.models import (
 from inventory.services import alerts
 from oms.common.actors import Actor
 from oms.common.errors import Conflict, InvalidInput
+from oms.common.inserts import insert_rows
 
 
 class StockShort(Conflict):
@@ -101,7 +102,7 @@ class _Ledger:
             (pk, on_hand, allocated) for pk, (on_hand, allocated) in sorted(self.deltas.items()) if on_hand or allocated
         ]
         _add_to_counters(changes)
-        StockMovement.objects.bulk_create(self.rows)
+        insert_rows(self.rows)
         self.deltas.clear()
         self.rows = []
 
@@ -203,7 +204,7 @@ def _save_allocations(allocations: list[Allocation]) -> None:
             new.append(a)
         else:
             Allocation.objects.filter(pk=old.pk).update(quantity=F("quantity") + a.quantity)
-    Allocation.objects.bulk_create(new)
+    insert_rows(new)
 
 
 def stock_reserve_order(
@@ -242,9 +243,9 @@ def stock_reserve_order(
         short = [line for line, r in zip(lines, reservations, strict=True) if r.quantity_short]
         if not short or allow_backorder:
             # Saved with what they were allocated; the allocations are new, as the reservations are.
-            Reservation.objects.bulk_create(reservations)
+            insert_rows(reservations)
             ledger.flush()
-            Allocation.objects.bulk_create(allocations)
+            insert_rows(allocations)
             alerts.check_reorder_points([line.product_id for line in lines], stocks)
             return reservations
     raise StockShort(

@@ -17,6 +17,7 @@ from inventory.selectors import stock_shortages
 from inventory.services.stock import reservations_prioritize, stock_release_order
 from oms.common.actors import Actor
 from oms.common.errors import Conflict, InvalidInput
+from oms.common.inserts import insert_rows
 from oms.common.outbox import outbox_emit
 from orders import transitions
 from orders.enums import OrderErrorCode, OrderEventKind, OrderStatus
@@ -42,7 +43,7 @@ def _record_event(
     note: str = "",
     data: dict[str, Any] | None = None,
 ) -> OrderEvent:
-    return OrderEvent.objects.create(
+    event = OrderEvent(
         order=order,
         kind=kind,
         from_status=from_status,
@@ -54,6 +55,8 @@ def _record_event(
         actor_user_id=actor.user_id,
         actor_api_client_id=actor.api_client_id,
     )
+    insert_rows([event])
+    return event
 
 
 def _order_set_status(

@@ -15,7 +15,9 @@ from inventory.selectors import products_by_sku
 from inventory.services.stock import DemandLine, stock_reserve_order
 from oms.common.actors import Actor
 from oms.common.errors import Conflict, InvalidInput
+from oms.common.inserts import insert_rows
 from oms.common.outbox import outbox_emit
+from oms.common.rows import Joined
 from oms.common.services import idempotency_claim, idempotency_complete
 from orders.enums import OrderErrorCode, OrderEventKind
 from orders.models import Address, Order, OrderEvent, OrderLine, ShippingMethod
@@ -144,8 +146,12 @@ def _build_lines(lines: list[LineData]) -> list[OrderLine]:
     ]
 
 
+# Every placement reads its shipping method: hand-written SQL (oms.common.rows).
+_METHODS = Joined(ShippingMethod)
+
+
 def _shipping_method(code: str) -> ShippingMethod:
-    method = ShippingMethod.objects.filter(code=code, is_active=True).first()
+    method: ShippingMethod | None = _METHODS.first(code=code, is_active=True)
     if method is None:
         codes = list(ShippingMethod.objects.filter(is_active=True).values_list("code", flat=True))
         raise InvalidInput(
@@ -201,7 +207,7 @@ def _order_create(*, actor: Actor, draft: OrderDraft, idempotency: IdempotencyDa
     addresses = [Address(**vars(draft.shipping_address))]
     if draft.billing_address is not None and draft.billing_address != draft.shipping_address:
         addresses.append(Address(**vars(draft.billing_address)))
-    Address.objects.bulk_create(addresses)
+    insert_rows(addresses)
 
     subtotal = sum((line.line_total for line in order_lines), Decimal("0.00")).quantize(CENT)
     ship_price = (draft.shipping_price if draft.shipping_price is not None else method.price).quantize(CENT)
@@ -223,13 +229,13 @@ def _order_create(*, actor: Actor, draft: OrderDraft, idempotency: IdempotencyDa
         total=subtotal + ship_price,
         customer_note=draft.customer_note,
     )
-    order.save(force_insert=True)
+    insert_rows([order])
     if order_id is None:  # databases without sequences: number from the primary key
         order.number = format_order_number(order.pk)
         Order.objects.filter(pk=order.pk).update(number=order.number)
     for line in order_lines:
         line.order = order
-    OrderLine.objects.bulk_create(order_lines)
+    insert_rows(order_lines)
     created_event = _record_event(
         order=order,
         actor=actor,
