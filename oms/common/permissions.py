@@ -5,7 +5,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from rest_framework.permissions import BasePermission
 
@@ -39,26 +38,48 @@ def load_permissions(user: Any) -> None:
     (the backend makes two, one for the user's own permissions and one for its groups'), so
     the ``has_perm`` that follows reads no more. The sets are the ones the backend would build.
 
+    The query reads what the user is granted, live, on every request: a permission taken from
+    a role is refused on the next request. It returns permission ids; their names
+    (``app_label.codename``) come from ``permission_names``, which only changes when a
+    migration adds a permission.
+
     Leaves alone a user whose caches are filled already, and inactive users and superusers,
     for whom the backend decides without these sets.
     """
     if hasattr(user, "_perm_cache") or not user.is_active or user.is_superuser:
         return
-    own: set[str] = set()
-    via_group: set[str] = set()
     with connection.cursor() as cursor:
-        cursor.execute(_permissions_sql(), [user.pk, user.pk])
-        for from_group, app_label, codename in cursor.fetchall():
-            (via_group if from_group else own).add(f"{app_label}.{codename}")
+        cursor.execute(_grants_sql(), [user.pk, user.pk])
+        grants = cursor.fetchall()
+    names = permission_names({permission_id for _from_group, permission_id in grants})
+    own = {names[permission_id] for from_group, permission_id in grants if not from_group}
+    via_group = {names[permission_id] for from_group, permission_id in grants if from_group}
     user._user_perm_cache = own
     user._group_perm_cache = via_group
     user._perm_cache = own | via_group
 
 
+# Permission id -> "app_label.codename", for every permission of the database. Permissions are
+# rows that migrations add and nothing renames, so each process reads them once, and again
+# when it meets an id it does not know (a permission added since).
+_names: dict[int, str] = {}
+
+
+def permission_names(ids: set[int]) -> dict[int, str]:
+    """The ``app_label.codename`` of each permission id."""
+    global _names
+    if not ids <= _names.keys():
+        _names = {
+            pk: f"{app_label}.{codename}"
+            for pk, app_label, codename in Permission.objects.values_list("pk", "content_type__app_label", "codename")
+        }
+    return _names
+
+
 @functools.cache
-def _permissions_sql() -> str:
-    """The user's own permissions, then those of its groups, as (from a group, app label,
-    codename) rows; table and column names from the models."""
+def _grants_sql() -> str:
+    """The ids of the user's own permissions, then those of its groups, as (from a group,
+    permission id) rows; table and column names from the models."""
 
     def quote(name: str | None) -> str:
         assert name is not None  # a concrete field always has a column
@@ -68,23 +89,11 @@ def _permissions_sql() -> str:
     own = user_model._meta.get_field("user_permissions")
     member = user_model._meta.get_field("groups")
     granted = Group._meta.get_field("permissions")
-    permission, content_type = Permission._meta, ContentType._meta
-    columns = (
-        f"{quote('ct')}.{quote(content_type.get_field('app_label').column)}, "
-        f"{quote('p')}.{quote(permission.get_field('codename').column)} "
-        f"FROM {quote(permission.db_table)} {quote('p')} "
-        f"JOIN {quote(content_type.db_table)} {quote('ct')} "
-        f"ON {quote('ct')}.{quote(content_type.pk.column)} = "
-        f"{quote('p')}.{quote(permission.get_field('content_type').column)} "
-    )
     return (
-        f"SELECT FALSE, {columns}"
-        f"JOIN {quote(own.m2m_db_table())} {quote('up')} "
-        f"ON {quote('up')}.{quote(own.m2m_reverse_name())} = {quote('p')}.{quote(permission.pk.column)} "
-        f"WHERE {quote('up')}.{quote(own.m2m_column_name())} = %s "
-        f"UNION ALL SELECT TRUE, {columns}"
-        f"JOIN {quote(granted.m2m_db_table())} {quote('gp')} "
-        f"ON {quote('gp')}.{quote(granted.m2m_reverse_name())} = {quote('p')}.{quote(permission.pk.column)} "
+        f"SELECT FALSE, {quote(own.m2m_reverse_name())} FROM {quote(own.m2m_db_table())} "  # noqa: S608  (names from the models)
+        f"WHERE {quote(own.m2m_column_name())} = %s "
+        f"UNION ALL SELECT TRUE, {quote('gp')}.{quote(granted.m2m_reverse_name())} "
+        f"FROM {quote(granted.m2m_db_table())} {quote('gp')} "
         f"JOIN {quote(member.m2m_db_table())} {quote('ug')} "
         f"ON {quote('ug')}.{quote(member.m2m_reverse_name())} = {quote('gp')}.{quote(granted.m2m_column_name())} "
         f"WHERE {quote('ug')}.{quote(member.m2m_column_name())} = %s"

@@ -9,8 +9,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 
-from oms.common.permissions import load_permissions
+from oms.common.permissions import load_permissions, permission_names
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,8 @@ def test_one_query_gives_the_sets_djangos_backend_builds(django_assert_num_queri
     second.permissions.add(_permission("orders.view_order"), _permission("inventory.view_product"))
     user.groups.add(first, second)
 
-    # When its permissions are loaded
+    # When its permissions are loaded (the process knows the permissions' names already)
+    permission_names({_permission("orders.view_order").pk})
     with django_assert_num_queries(1):
         load_permissions(user)
 
@@ -69,3 +71,24 @@ def test_a_permission_taken_from_a_role_is_refused_on_the_next_request(integrato
 
     # Then the very next request is refused
     assert integrator.get(ORDERS_URL).status_code == 403
+
+
+def test_a_permission_added_after_the_names_were_read_is_named_too() -> None:
+    # Given a process that has read the permissions' names
+    user = get_user_model().objects.create_user(username="clerk")
+    permission_names({_permission("orders.view_order").pk})
+
+    # When a migration adds a permission and a role grants it
+    added = Permission.objects.create(
+        codename="reprint_invoice",
+        name="Can reprint invoices",
+        content_type=ContentType.objects.get_by_natural_key("orders", "order"),
+    )
+    role = Group.objects.create(name="billing")
+    role.permissions.add(added)
+    user.groups.add(role)
+
+    # Then the user holds it by its full name
+    load_permissions(user)
+    assert user._perm_cache == {"orders.reprint_invoice"}
+    assert user.has_perm("orders.reprint_invoice")
